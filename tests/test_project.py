@@ -1,0 +1,28 @@
+"The project's promises about itself: the README's commands are the ones CI runs and the landing page shows."
+import json, subprocess
+from conftest import ROOT
+
+def readme_block(heading):
+    lines = (ROOT/'README.md').read_text().splitlines()
+    i = lines.index(heading)
+    start = next(j for j in range(i, len(lines)) if lines[j].startswith('```sh'))
+    return lines[start + 1]
+
+def test_ci_reads_the_readme_commands():
+    out = subprocess.run(['bash', '-c', 'source <(sed -n "/^readme_cmd()/,/^}/p" .ci/run); readme_cmd "## Install"; readme_cmd "## Run the tests"'],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out == [readme_block('## Install'), readme_block('## Run the tests')]
+    assert out[0].startswith('pip install -e') and 'nbdev-test' in out[1] and 'pytest' in out[1]
+
+def test_landing_page_shows_the_same_commands():
+    index = ''.join(''.join(c['source']) for c in json.loads((ROOT/'nbs'/'index.ipynb').read_text())['cells'])
+    for heading in ['## Install', '## Run the tests']:
+        assert readme_block(heading) in index
+
+def test_every_chapter_has_title_badge_and_colab_install():
+    for nb in sorted((ROOT/'nbs').glob('[0-9]*.ipynb')):
+        cells = json.loads(nb.read_text())['cells']
+        assert ''.join(cells[0]['source']).startswith('# '), nb.name
+        assert f'colab.research.google.com/github/rivit-course/rivit/blob/main/nbs/{nb.name}' in ''.join(cells[0]['source']), nb.name
+        install = [c for c in cells[:4] if c['cell_type'] == 'code' and 'google.colab' in ''.join(c['source'])]
+        assert install and ''.join(install[0]['source']).startswith('#| hide'), nb.name
