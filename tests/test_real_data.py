@@ -1,30 +1,26 @@
-"Cross-chapter checks on real Imagenette images from the shared copy."
+"Cross-chapter checks on real Imagenette images from the shared copy, loaded with rivit.data."
 import torch
 import torch.nn.functional as F
-from torchvision import datasets
-from torchvision.transforms import v2
 from rivit.core import RIViT
+from rivit.data import ImageFolderDataset, eval_transform, IMAGENETTE_CLASSES
 
 def real_batch(root, n_per_class=6, res=96):
-    "A fixed batch: the first `n_per_class` training images of every class, resized to `res`."
-    tfm = v2.Compose([v2.ToImage(), v2.RGB(), v2.Resize((res, res), antialias=True), v2.ToDtype(torch.float32, scale=True),
-                      v2.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
-    ds = datasets.ImageFolder(root/'train', transform=tfm)
+    "A fixed batch: the first `n_per_class` training images of every class, resized and center-cropped to `res`."
+    ds = ImageFolderDataset(root/'train', eval_transform(res))
     first = {}
-    for i, (_, c) in enumerate(ds.samples):
-        first.setdefault(c, []).append(i)
-    idx = [i for c in sorted(first) for i in first[c][:n_per_class]]
-    xs, ys = zip(*(ds[i] for i in idx))
-    return torch.stack(xs), torch.tensor(ys)
+    for i, (_, c) in enumerate(ds.samples): first.setdefault(c, []).append(i)
+    xs, ys = zip(*(ds[i] for c in sorted(first) for i in first[c][:n_per_class]))
+    return torch.stack(xs), torch.tensor(ys), ds
 
 def test_batch_is_real_imagenette(imagenette_root):
-    x, y = real_batch(imagenette_root)
+    x, y, ds = real_batch(imagenette_root)
+    assert ds.classes == sorted(IMAGENETTE_CLASSES) and len(ds) == 9469
     assert x.shape == (60, 3, 96, 96) and sorted(set(y.tolist())) == list(range(10))
     assert x.std() > 0.5  # normalized natural images, not a constant
 
 def test_optimizer_steps_lower_the_loss_on_real_images(imagenette_root):
     torch.manual_seed(0)
-    x, y = real_batch(imagenette_root)
+    x, y, _ = real_batch(imagenette_root)
     for name in ['conv-relative', 'vanilla-learned']:
         model = RIViT.from_name(name, dim=64, depth=2, heads=2)
         opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
