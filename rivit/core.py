@@ -11,7 +11,7 @@ __all__ = ['PATCH_EMBEDDINGS', 'POSITIONAL_ENCODINGS', 'make_patch_embedding', '
 # %% ../nbs/04_rivit.ipynb #89e7e9a9
 import torch
 import torch.nn as nn
-from .vit import ViT, PatchEmbedding, PositionalEncoding, LearnedPositionalEncoding
+from .vit import ViT, PatchEmbedding, PositionalEncoding, LearnedPositionalEncoding, TransformerBlock
 from .embedding import ConvPatchEmbedding
 from .posenc import SinusoidalPositionalEncoding, RelativePositionalEncoding
 
@@ -69,14 +69,16 @@ class RIViT(ViT):
                  stem_channels:int=16,        # 'conv': channels of the two 3×3 convolutions
                  latent_size:int=64,          # 'conv': side of the pooled latent map
                  latent_patch_size:int=4,     # 'conv': patch side on the latent map (64/4 = 16×16 tokens)
-                 max_distance:int|None=None): # 'relative': clipping distance K (default: the training grid's largest offset)
-        self.config = {k: v for k, v in locals().items() if k not in ('self', '__class__') and not isinstance(v, nn.Module)}
+                 max_distance:int|None=None,  # 'relative': clipping distance K (default: the training grid's largest offset)
+                 block=TransformerBlock):     # block factory (chapter 1): replace the attention blocks with another token mixer
+        self.config = {k: v for k, v in locals().items() if k not in ('self', '__class__') and not isinstance(v, nn.Module) and not callable(v)}
         embed = patch_embed if isinstance(patch_embed, nn.Module) else make_patch_embedding(
             patch_embed, dim, in_channels, patch_size, stem_channels, latent_size, latent_patch_size)
         grid = embed.grid_size(image_size, image_size)
         if isinstance(pos_enc, str):
             pos_enc = make_positional_encoding(pos_enc, dim, grid, max_distance if max_distance is not None else max(grid) - 1)
-        super().__init__(embed, pos_enc, num_classes=num_classes, dim=dim, depth=depth, heads=heads, mlp_ratio=mlp_ratio, dropout=dropout)
+        super().__init__(embed, pos_enc, num_classes=num_classes, dim=dim, depth=depth, heads=heads, mlp_ratio=mlp_ratio, dropout=dropout,
+                         block=block)
         self.in_channels = in_channels
         names = self.config.get('patch_embed'), self.config.get('pos_enc')
         self.name = '-'.join(names) if all(isinstance(n, str) for n in names) else 'custom'

@@ -131,12 +131,13 @@ class ViT(nn.Module):
     "A Vision Transformer assembled from a patch embedding and a positional encoding (equations 1-4)."
     def __init__(self, patch_embed:nn.Module,          # images (B, C, H, W) -> token grid (B, gh, gw, dim)
                  pos_enc:PositionalEncoding|None=None,   # token grid -> token grid, and optional per-layer attention bias
-                 num_classes:int=10, dim:int=192, depth:int=6, heads:int=3, mlp_ratio:float=4.0, dropout:float=0.):
+                 num_classes:int=10, dim:int=192, depth:int=6, heads:int=3, mlp_ratio:float=4.0, dropout:float=0.,
+                 block=TransformerBlock): # called as block(dim, heads, mlp_ratio, dropout, pos_bias=...): swap in another token mixer
         super().__init__()
         self.patch_embed, self.pos_enc = patch_embed, pos_enc or PositionalEncoding()
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.blocks = nn.ModuleList([
-            TransformerBlock(dim, heads, mlp_ratio, dropout, pos_bias=self.pos_enc.attention_bias(heads, dim // heads))
+            block(dim, heads, mlp_ratio, dropout, pos_bias=self.pos_enc.attention_bias(heads, dim // heads))
             for _ in range(depth)])
         self.norm, self.head = nn.LayerNorm(dim), nn.Linear(dim, num_classes)
         self.apply(self._init_weights)
