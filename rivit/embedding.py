@@ -11,7 +11,7 @@ __all__ = ['ConvPatchEmbedding', 'count_macs']
 import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
-from .vit import PatchEmbedding, ViT, LearnedPositionalEncoding
+from .vit import PatchEmbedding
 
 # %% ../nbs/02_conv_embedding.ipynb #80b16e03
 class ConvPatchEmbedding(nn.Module):

@@ -9,12 +9,11 @@ __all__ = ['sinusoidal_1d', 'sinusoidal_2d', 'SinusoidalPositionalEncoding', 're
            'RelativePositionalEncoding']
 
 # %% ../nbs/03_positional_encodings.ipynb #999d2fce
-import math
 from functools import lru_cache
 import torch
 import torch.nn as nn
 from einops import rearrange
-from .vit import PositionalEncoding, LearnedPositionalEncoding, resample_pos_embed
+from .vit import PositionalEncoding
 
 # %% ../nbs/03_positional_encodings.ipynb #fe67578f
 def sinusoidal_1d(positions:torch.Tensor, # (n,) positions, integers or not

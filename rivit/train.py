@@ -10,9 +10,9 @@ __all__ = ['MODEL_SIZES', 'warmup_cosine', 'TrainConfig', 'build_model', 'is_mai
            'setup_distributed', 'environment', 'plot_history', 'fit', 'parse_args', 'format_table', 'main']
 
 # %% ../nbs/06_train.ipynb #bd293e79
-import argparse, dataclasses, json, math, os, platform, random, shlex, sys, time
+import argparse, json, math, os, platform, random, shlex, sys, time
 from contextlib import nullcontext
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np
 import torch
