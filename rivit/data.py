@@ -117,9 +117,10 @@ class MultiResolution:
         img = self.base(img)
         return tuple(self.to_tensor(img if r == img.width else img.resize((r, r), Image.BILINEAR, reducing_gap=None)) for r in self.resolutions)
 
-def eval_transform(res:int):
-    "Evaluation at `res`: shorter side to `res`, center square crop, normalize."
-    return v2.Compose([v2.Resize(res, antialias=True), v2.CenterCrop(res), to_normalized_tensor()])
+def eval_transform(res:int, downscale_to:int|None=None):
+    "Evaluation at `res`: shorter side to `res`, center square crop, normalize; `downscale_to` then resizes the crop down (the baseline)."
+    resize_down = [v2.Resize(downscale_to, antialias=True)] if downscale_to else []
+    return v2.Compose([v2.Resize(res, antialias=True), v2.CenterCrop(res), *resize_down, to_normalized_tensor()])
 
 # %% ../nbs/05_data.ipynb #0cefb490
 def _sample_seed(seed:int, epoch:int, index:int) -> int:

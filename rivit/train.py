@@ -7,7 +7,8 @@ Docs: https://rivit-course.github.io/rivit/train.html.md"""
 # %% auto #0
 __all__ = ['MODEL_SIZES', 'warmup_cosine', 'TrainConfig', 'build_model', 'is_main', 'reduce_sum', 'autocast', 'train_one_epoch',
            'evaluate', 'evaluate_resolutions', 'rng_states', 'set_rng_states', 'save_checkpoint', 'load_model',
-           'setup_distributed', 'environment', 'plot_history', 'fit', 'parse_args', 'format_table', 'main']
+           'setup_distributed', 'environment', 'git_state', 'plot_history', 'to_args', 'fit', 'parse_args',
+           'format_table', 'main']
 
 # %% ../nbs/06_train.ipynb #bd293e79
 import argparse, json, math, os, platform, random, shlex, sys, time
@@ -23,7 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 from .core import RIViT
-from .data import get_datasets, make_loader, set_epoch, CorruptImageError, DownloadError
+from .data import get_datasets, make_loader, set_epoch, eval_transform, ImageFolderDataset, CorruptImageError, DownloadError
 
 # %% ../nbs/06_train.ipynb #0ccfd299
 def warmup_cosine(optimizer, warmup_steps:int, total_steps:int):
@@ -46,6 +47,8 @@ class TrainConfig:
     eval_res: tuple = (96, 128, 160, 256, 320)
     batch_size: int = 32                  # global batch: split between processes in a distributed run
     size: str = 'auto'                    # tiny | small | base | auto (tiny for the sample, base otherwise)
+    patch_size: int = 8                   # vanilla models: pixels per patch side
+    latent_size: int = 64                 # conv models: side of the pooled latent map ((latent_size / 4)² tokens)
     lr: float = 1e-3
     weight_decay: float = 0.05
     warmup_epochs: float = 1.0
@@ -66,7 +69,8 @@ class TrainConfig:
 def build_model(cfg:TrainConfig, num_classes:int) -> RIViT:
     "The model a config asks for (`image_size` = the middle training resolution, where a learned table is trained)."
     res = sorted(cfg.train_res)
-    return RIViT.from_name(cfg.model, num_classes=num_classes, image_size=res[len(res) // 2], **cfg.model_size())
+    return RIViT.from_name(cfg.model, num_classes=num_classes, image_size=res[len(res) // 2],
+                          patch_size=cfg.patch_size, latent_size=cfg.latent_size, **cfg.model_size())
 
 # %% ../nbs/06_train.ipynb #0d606a3b
 def is_main() -> bool: return not dist.is_initialized() or dist.get_rank() == 0
@@ -181,7 +185,18 @@ def environment(device) -> dict:
            'platform': platform.platform(), 'world_size': dist.get_world_size() if dist.is_initialized() else 1}
     if device.type == 'cuda': env['gpu'] = torch.cuda.get_device_name(device)
     import rivit; env['rivit'] = rivit.__version__
+    env.update(git_state(Path(rivit.__file__).parent))
     return env
+
+def git_state(folder) -> dict:
+    "The git commit of the code in `folder` and whether it had uncommitted changes ({} outside a git checkout)."
+    import subprocess
+    try:
+        run = lambda *a: subprocess.run(['git', *a], cwd=folder, capture_output=True, text=True, timeout=10)
+        commit = run('rev-parse', 'HEAD')
+        if commit.returncode: return {}
+        return {'git_commit': commit.stdout.strip(), 'git_dirty': bool(run('status', '--porcelain', '--untracked-files=no').stdout.strip())}
+    except (OSError, subprocess.SubprocessError): return {}
 
 def plot_history(history:list, title:str=''):
     "Training curves like the report's: loss and accuracy per epoch, train and validation."
@@ -194,9 +209,20 @@ def plot_history(history:list, title:str=''):
     fig.suptitle(title); fig.tight_layout()
     return fig
 
+def to_args(cfg:TrainConfig) -> list[str]:
+    "The `rivit-train` arguments that reproduce `cfg` (settings that differ from the defaults)."
+    d, args = asdict(TrainConfig()), []
+    for k, v in asdict(cfg).items():
+        if v == d[k] and k != 'out': continue
+        flag = '--' + k.replace('_', '-')
+        if isinstance(v, bool): args += [flag] if k == 'compile' else ['--no-amp'] if k == 'amp' else []
+        else: args += [flag, ','.join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)]
+    return args
+
 def fit(cfg:TrainConfig, resume:bool=False, on_epoch_end=None, argv:list|None=None) -> dict:
     "Train and evaluate as `cfg` says; write checkpoint, results.json and curves.png into `cfg.out`. Returns the results."
     rank, world_size, device = setup_distributed()
+    env = environment(device)  # hardware, versions and git state of the code this run starts with
     if cfg.batch_size % world_size:
         raise ValueError(f'batch_size={cfg.batch_size} must be divisible by the number of processes ({world_size}).')
     out = Path(cfg.out)
@@ -224,7 +250,7 @@ def fit(cfg:TrainConfig, resume:bool=False, on_epoch_end=None, argv:list|None=No
     start, history, ckpt = 1, [], out/'checkpoint.pt'
     if resume and ckpt.exists():
         state = torch.load(ckpt, map_location=device, weights_only=False)
-        keep = ('model', 'data', 'train_res', 'batch_size', 'size', 'epochs', 'lr', 'seed')
+        keep = ('model', 'data', 'train_res', 'batch_size', 'size', 'patch_size', 'latent_size', 'epochs', 'lr', 'seed')
         changed = {k: (state['config'][k], v) for k, v in asdict(cfg).items() if k in keep and state['config'].get(k) != (list(v) if isinstance(v, tuple) else v)}
         if changed: raise ValueError(f'{ckpt} was written by a run with other settings {changed} (checkpoint, now): '
                                      f'resume with the same settings or choose another --out.')
@@ -264,11 +290,17 @@ def fit(cfg:TrainConfig, resume:bool=False, on_epoch_end=None, argv:list|None=No
         if on_epoch_end: on_epoch_end(epoch)
 
     table = evaluate_resolutions(model, eval_dl, device, use_amp)
+    # the baseline: each test image larger than the largest training resolution, resized down to it first
+    top = max(cfg.train_res)
+    down_dl = {r: make_loader(ImageFolderDataset(eval_ds[r].folder, eval_transform(r, downscale_to=top)), per_rank, False,
+                              cfg.workers, cfg.seed, rank, world_size, pin) for r in cfg.eval_res if r > top}
+    downscaled = [{**row, 'downscaled_to': top} for row in evaluate_resolutions(model, down_dl, device, use_amp)]
     results = {'config': config, 'model_config': model.config,
-               'command': ' '.join(['rivit-train'] + [shlex.quote(a) for a in (argv if argv is not None else [])]),
-               'environment': environment(device), 'parameters': sum(p.numel() for p in model.parameters()),
+               'command': ' '.join(['rivit-train'] + [shlex.quote(a) for a in (argv if argv is not None else to_args(cfg))]),
+               'environment': env, 'parameters': sum(p.numel() for p in model.parameters()),
                'train_images': len(train_ds), 'val_images': len(eval_ds[cfg.eval_res[0]]) if cfg.eval_res else 0,
-               'history': history, 'eval': table, 'train_seconds_this_process': round(time.time() - t0, 1)}
+               'history': history, 'eval': table, 'eval_downscaled': downscaled,
+               'train_seconds_this_process': round(time.time() - t0, 1)}
     if is_main():
         (out/'results.json').write_text(json.dumps(results, indent=1))
         if history:
@@ -292,6 +324,8 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool]:
     p.add_argument('--out', default=None, help='output folder (default: runs/MODEL-DATA)')
     p.add_argument('--resume', action='store_true', help='continue from OUT/checkpoint.pt if it exists')
     p.add_argument('--size', default=d.size, choices=[*MODEL_SIZES, 'auto'], help='model size preset')
+    p.add_argument('--patch-size', type=int, default=d.patch_size, help='vanilla models: pixels per patch side')
+    p.add_argument('--latent-size', type=int, default=d.latent_size, help='conv models: side of the pooled latent map ((latent-size/4)² tokens)')
     p.add_argument('--lr', type=float, default=d.lr)
     p.add_argument('--weight-decay', type=float, default=d.weight_decay)
     p.add_argument('--warmup-epochs', type=float, default=d.warmup_epochs)
@@ -310,10 +344,13 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool]:
         p.error(f"--model must be {{vanilla,conv}}-{{learned,sinusoidal,relative}}, got {a['model']!r}")
     return TrainConfig(**a), resume
 
-def format_table(rows:list[dict]) -> str:
-    "The accuracy-per-resolution table as text."
-    lines = [f"{'resolution':>10}  {'accuracy':>8}  {'loss':>6}"]
-    lines += [f"{r['res']:>8}px  {100 * r['acc']:7.2f}%  {r['loss']:6.3f}" for r in rows]
+def format_table(rows:list[dict], downscaled:list[dict]=()) -> str:
+    "The accuracy-per-resolution table as text; `downscaled` adds the resize-down baseline for resolutions above training."
+    base = {r['res']: r for r in downscaled}
+    top = f"resized to {downscaled[0]['downscaled_to']}px" if downscaled else ''
+    lines = [f"{'resolution':>10}  {'accuracy':>8}  {'loss':>6}  {top}".rstrip()]
+    lines += [f"{r['res']:>8}px  {100 * r['acc']:7.2f}%  {r['loss']:6.3f}" +
+              (f"  {100 * base[r['res']]['acc']:7.2f}%" if r['res'] in base else '') for r in rows]
     return '\n'.join(lines)
 
 def main(argv=None):
@@ -324,7 +361,7 @@ def main(argv=None):
         results = fit(cfg, resume=resume, argv=argv)
         if is_main():
             print(f'\n{cfg.model} on {cfg.data}: accuracy per evaluation resolution ({results["val_images"]} validation images)')
-            print(format_table(results['eval']))
+            print(format_table(results['eval'], results['eval_downscaled']))
             print(f'\nwrote {cfg.out}/results.json, {cfg.out}/checkpoint.pt, {cfg.out}/curves.png')
     except (FileNotFoundError, ValueError, CorruptImageError, DownloadError) as e:
         if os.environ.get('RIVIT_DEBUG'): raise
