@@ -17,7 +17,7 @@ by step, on the same batch, and reports the median of the per-round time ratios:
 
     python benchmarks/speed_memory.py --paired vanilla-learned,timm-vit --out benchmarks/results/paired_vs_timm_cpu.json
 """
-import argparse, gc, json, os, platform, sys, time
+import argparse, gc, json, os, sys, time
 from pathlib import Path
 
 if sys.platform.startswith('linux') and 'MALLOC_MMAP_THRESHOLD_' not in os.environ:
@@ -113,11 +113,9 @@ def paired(names, res, batch_size, device, rounds, warmup):
             'ratio_min_max': [round(ratios[0], 3), round(ratios[-1], 3)]}
 
 def hardware(device):
-    info = {'python': platform.python_version(), 'torch': torch.__version__, 'platform': platform.platform(),
-            'cpu': next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor())
-                   if Path('/proc/cpuinfo').exists() else platform.processor(),
-            'cpu_count': os.cpu_count(), 'torch_threads': torch.get_num_threads(), 'device': str(device)}
-    if device.type == 'cuda': info['gpu'] = torch.cuda.get_device_name(device)
+    "rivit's environment record (hardware, library versions), plus timm's version."
+    from rivit.train import environment
+    info = environment(device)
     try:
         import timm; info['timm'] = timm.__version__
     except ImportError: pass

@@ -1,0 +1,117 @@
+"""Check the docs site without Quarto: what a reader would see, as far as it can be built here.
+
+1. nbdev's docs processors (`nbdev.serve.proc_nbs`) over every chapter, into `_proc/` (what Quarto would render);
+2. `jupyter nbconvert --to html` of every processed chapter, into `_check/html/`;
+3. assertions on that HTML: no error outputs anywhere; the landing page has its chapter map and a results table
+   drawn from committed results; the experiments chapter has Tables 4.1 and 4.2 with the report's columns and its
+   figures; the compute-costs chapter has its tables and figure; the model chapters have figures and API docs;
+4. headless Chromium screenshots of the landing page, the experiments chapter and one model chapter into
+   `_check/screenshots/`, each checked to be a rendered page (not blank). Look at them.
+
+    python scripts/check_docs.py            # needs the dev extra and a `chromium` (or google-chrome) binary
+    python scripts/check_docs.py --no-screenshots
+"""
+import argparse, json, re, shutil, subprocess, tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT/'_check'
+
+class Page(HTMLParser):
+    "Counts what a reader sees: tables (with their text), images, and API doc headings."
+    def __init__(self, html):
+        super().__init__(); self.tables, self.images, self.text, self._table = [], [], [], None
+        self.feed(html)
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == 'table': self._table = []
+        if tag == 'img' and (a.get('src') or '').startswith('data:image/'): self.images.append(len(a['src']))
+    def handle_endtag(self, tag):
+        if tag == 'table' and self._table is not None: self.tables.append(' '.join(self._table)); self._table = None
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._table is not None: self._table.append(data.strip())
+
+def process() -> Path:
+    from nbdev.serve import proc_nbs
+    return Path(proc_nbs(path=str(ROOT/'nbs'), force=True, n_workers=0))
+
+def to_html(proc:Path) -> dict:
+    "nbconvert every processed notebook (after dropping the keys nbdev adds that nbformat rejects); {stem: html}."
+    import nbformat
+    from nbconvert import HTMLExporter
+    (OUT/'html').mkdir(parents=True, exist_ok=True)
+    pages, errors = {}, []
+    for path in sorted(proc.glob('*.ipynb')):
+        nb = json.loads(path.read_text())
+        nb['metadata'].pop('execution', None)
+        for c in nb['cells']:
+            for k in [k for k in c if k not in ('id', 'cell_type', 'metadata', 'source', 'outputs', 'execution_count', 'attachments')]: c.pop(k)
+            if c['cell_type'] != 'code': c.pop('outputs', None); c.pop('execution_count', None)
+            errors += [f"{path.name}: {o.get('ename')}: {o.get('evalue')}" for o in c.get('outputs', []) if o.get('output_type') == 'error']
+        node = nbformat.reads(json.dumps(nb), as_version=4)
+        html, _ = HTMLExporter(template_name='lab').from_notebook_node(node)
+        (OUT/'html'/f'{path.stem}.html').write_text(html)
+        pages[path.stem] = html
+    assert not errors, f'error outputs in the docs: {errors}'
+    return pages
+
+def check(pages:dict):
+    "Assert the tables and figures a reader comes for are in the rendered pages."
+    found = {k: Page(v) for k, v in pages.items()}
+    def need(cond, msg):
+        if not cond: raise AssertionError(msg)
+    idx = found['index']
+    need(any('experiments' in t.lower() and 'rivit.train' in t for t in idx.tables), 'index: chapter map table missing')
+    need(any('report' in t and 'conv-relative' in t and re.search(r'\d+\.\d\d', t) for t in idx.tables),
+         'index: results summary table (ours beside the report) missing')
+    exp = found['07_experiments']
+    t41 = [t for t in exp.tables if 'positional encoding' in t and 'report: conv' in t]
+    t42 = [t for t in exp.tables if 'report: 320 px' in t]
+    need(t41 and t42, 'experiments: Table 4.1 or 4.2 missing')
+    need(re.search(r'\b\d{1,2}\.\d\d\b', t42[0].split('report')[0]) or 'not run' in t42[0], 'experiments: Table 4.2 has no numbers of ours')
+    need(len(exp.images) >= 2, f'experiments: expected the resolution plot and the curves, found {len(exp.images)} images')
+    cc = found['08_compute_costs']
+    need(any('the report' in t and '64.3' in t for t in cc.tables), 'compute costs: claim table missing')
+    need(len(cc.images) >= 1, 'compute costs: figure missing')
+    for ch in ('01_vit', '02_conv_embedding', '03_positional_encodings'):
+        need(len(found[ch].images) >= 1, f'{ch}: no figures')
+    vit_text = ' '.join(found['01_vit'].text)
+    need('PatchEmbedding' in vit_text and 'TransformerBlock' in vit_text, '01_vit: API docs missing')
+    for k, p in found.items():
+        print(f'{k:28s} {len(p.tables):3d} tables {len(p.images):3d} figures')
+    return found
+
+def browser() -> str:
+    for name in ('chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'):
+        if shutil.which(name): return shutil.which(name)
+    raise SystemExit('no chromium or google-chrome binary found: install one (Debian: apt-get install chromium) or pass --no-screenshots')
+
+def screenshots(stems=('index', '07_experiments', '01_vit'), height=2400):
+    from PIL import Image, ImageStat
+    (OUT/'screenshots').mkdir(parents=True, exist_ok=True)
+    exe = browser()
+    for stem in stems:
+        png = OUT/'screenshots'/f'{stem}.png'
+        png.unlink(missing_ok=True)
+        with tempfile.TemporaryDirectory() as profile:
+            subprocess.run([exe, '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+                            '--disable-component-update', f'--user-data-dir={profile}', f'--screenshot={png}',
+                            f'--window-size=1200,{height}', (OUT/'html'/f'{stem}.html').resolve().as_uri()],
+                           check=True, capture_output=True, timeout=120)
+        img = Image.open(png).convert('L')
+        spread = ImageStat.Stat(img).stddev[0]
+        assert spread > 10, f'{png}: looks blank (pixel std {spread:.1f})'
+        print(f'screenshot {png.relative_to(ROOT)}: {img.size[0]}x{img.size[1]}, pixel std {spread:.0f}')
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--no-screenshots', action='store_true')
+    a = p.parse_args()
+    pages = to_html(process())
+    check(pages)
+    if not a.no_screenshots: screenshots()
+    print('docs check passed')
+
+if __name__ == '__main__': main()
