@@ -49,15 +49,16 @@ def explicit_attention(q, k, v, # (B, heads, N, head_dim)
 
 # %% ../nbs/01_vit.ipynb #ada4ae4a
 class Attention(nn.Module):
-    "Multi-head self-attention with an optional positional bias on the logits."
+    "Multi-head self-attention with an optional positional bias on the logits and an optional term computed from the values."
     def __init__(self, dim:int, heads:int=8, qkv_bias:bool=True,
-                 pos_bias:nn.Module|None=None): # called as pos_bias(q, grid) -> bias added to QKᵀ before the 1/√d scale
+                 pos_bias:nn.Module|None=None,     # called as pos_bias(q, grid) -> bias added to QKᵀ before the 1/√d scale
+                 value_mixer:nn.Module|None=None): # called as value_mixer(v, grid) -> added to softmax(...)V (ResFormer's local conv)
         super().__init__()
         if dim % heads: raise ValueError(f'dim={dim} must be divisible by heads={heads}')
         self.heads, self.head_dim = heads, dim // heads
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
-        self.pos_bias = pos_bias
+        self.pos_bias, self.value_mixer = pos_bias, value_mixer
         self.fused = True
 
     def forward(self, x,            # (B, N, dim)
@@ -68,6 +69,7 @@ class Attention(nn.Module):
             bias = self.pos_bias(q, grid) / math.sqrt(self.head_dim)                                # (B, heads, N, N)
         if self.fused: out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
         else:          out = explicit_attention(q, k, v, bias)                                        # (B, heads, N, head_dim)
+        if self.value_mixer is not None: out = out + self.value_mixer(v, grid)                       # (B, heads, N, head_dim)
         return self.proj(rearrange(out, 'b h n d -> b n (h d)'))
 
 # %% ../nbs/01_vit.ipynb #a41f6c5b
@@ -79,9 +81,10 @@ class FeedForward(nn.Sequential):
 
 class TransformerBlock(nn.Module):
     "Pre-norm transformer block: x + MSA(LN(x)), then x + MLP(LN(x)) (equations 2 and 3)."
-    def __init__(self, dim:int, heads:int, mlp_ratio:float=4.0, dropout:float=0., pos_bias:nn.Module|None=None):
+    def __init__(self, dim:int, heads:int, mlp_ratio:float=4.0, dropout:float=0., pos_bias:nn.Module|None=None,
+                 value_mixer:nn.Module|None=None):
         super().__init__()
-        self.norm1, self.attn = nn.LayerNorm(dim), Attention(dim, heads, pos_bias=pos_bias)
+        self.norm1, self.attn = nn.LayerNorm(dim), Attention(dim, heads, pos_bias=pos_bias, value_mixer=value_mixer)
         self.norm2, self.mlp = nn.LayerNorm(dim), FeedForward(dim, mlp_ratio, dropout)
 
     def forward(self, x, grid=None):                # (B, N, dim)
@@ -90,11 +93,19 @@ class TransformerBlock(nn.Module):
 
 # %% ../nbs/01_vit.ipynb #e532d7cb
 class PositionalEncoding(nn.Module):
-    "Base class. Absolute encodings override `forward` on the token grid; relative ones override `attention_bias`."
+    "Base class. Absolute encodings override `forward` on the token grid; relative ones override `attention_bias` (or `value_mixer`)."
     def forward(self, x): return x    # (B, gh, gw, dim) -> (B, gh, gw, dim)
     def attention_bias(self, heads:int, head_dim:int) -> nn.Module|None:
         "A new module for one attention layer, called as module(q, grid), or None."
         return None
+    def value_mixer(self, heads:int, head_dim:int) -> nn.Module|None:
+        "A new module for one attention layer, called as module(v, grid) and added to the attention output, or None."
+        return None
+
+    def block_kwargs(self, heads:int, head_dim:int) -> dict:
+        "The per-layer modules a block is built with: pos_bias always, value_mixer only when there is one."
+        mixer = self.value_mixer(heads, head_dim)
+        return dict(pos_bias=self.attention_bias(heads, head_dim), **({'value_mixer': mixer} if mixer is not None else {}))
 
 # %% ../nbs/01_vit.ipynb #7e36d04b
 def resample_pos_embed(weight:torch.Tensor,   # (gh, gw, dim) learned table
@@ -137,7 +148,7 @@ class ViT(nn.Module):
         self.patch_embed, self.pos_enc = patch_embed, pos_enc or PositionalEncoding()
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.blocks = nn.ModuleList([
-            block(dim, heads, mlp_ratio, dropout, pos_bias=self.pos_enc.attention_bias(heads, dim // heads))
+            block(dim, heads, mlp_ratio, dropout, **self.pos_enc.block_kwargs(heads, dim // heads))
             for _ in range(depth)])
         self.norm, self.head = nn.LayerNorm(dim), nn.Linear(dim, num_classes)
         self.apply(self._init_weights)
