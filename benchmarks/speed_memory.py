@@ -58,6 +58,9 @@ def make_model(name, num_classes=10, dim=192, depth=6, heads=3, res=128):
         from timm.models.vision_transformer import VisionTransformer
         return VisionTransformer(img_size=res, patch_size=8, embed_dim=dim, depth=depth, num_heads=heads, mlp_ratio=4.0,
                                  num_classes=num_classes, class_token=True, global_pool='token')
+    from rivit.train import OTHER_MODELS, TrainConfig, build_model
+    if name in OTHER_MODELS:  # PiT, ViTAR, ResFormer at the 'base' size, built as rivit-train builds them for 96/128/160 px training
+        return build_model(TrainConfig(model=name, size='base', data='imagenette', train_res=(96, 128, 160)), num_classes)
     from rivit.core import RIViT
     return RIViT.from_name(name, num_classes=num_classes, dim=dim, depth=depth, heads=heads)
 
@@ -125,7 +128,7 @@ MODELS = ['vanilla-learned', 'vanilla-sinusoidal', 'vanilla-relative', 'conv-lea
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--models', default=','.join(MODELS), help='comma-separated; rivit names or timm-vit')
+    p.add_argument('--models', default=','.join(MODELS), help='comma-separated; rivit names (also pit, vitar, vitar-avgpool, resformer) or timm-vit')
     p.add_argument('--res', default='96,128,160,256,320', help='comma-separated square resolutions')
     p.add_argument('--batch-size', type=int, default=16)
     p.add_argument('--steps', type=int, default=3, help='timed repetitions (the fastest is reported)')
