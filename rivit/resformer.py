@@ -7,7 +7,7 @@ Docs: https://rivit-course.github.io/rivit/resformer.html.md"""
 # %% auto #0
 __all__ = ['normalized_sinusoidal_2d', 'LocalValueConv', 'GlobalLocalPositionalEncoding', 'ResFormer', 'distillation_loss']
 
-# %% ../nbs/11_resformer.ipynb #2d2aefb6
+# %% ../nbs/11_resformer.ipynb #997c2b51
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -16,7 +16,7 @@ from .vit import ViT, PositionalEncoding
 from .posenc import sinusoidal_1d
 from .core import check_images, make_patch_embedding
 
-# %% ../nbs/11_resformer.ipynb #42a601f8
+# %% ../nbs/11_resformer.ipynb #083e03c4
 def normalized_sinusoidal_2d(grid:tuple[int, int], dim:int, scale:tuple[int, int], device=None):
     "Sinusoidal encoding of normalized token coordinates ((i + ½)/h · scale_h, (j + ½)/w · scale_w): (h, w, dim), rows then columns."
     if dim % 2: raise ValueError(f'the 2D sinusoidal encoding needs an even dim, got {dim}')
@@ -54,7 +54,7 @@ class GlobalLocalPositionalEncoding(PositionalEncoding):
     def forward(self, x): return x + self.encoding(x.shape[1:3], x.device).to(x.dtype)   # (B, gh, gw, dim)
     def value_mixer(self, heads:int, head_dim:int): return LocalValueConv(heads, head_dim)
 
-# %% ../nbs/11_resformer.ipynb #9ad56802
+# %% ../nbs/11_resformer.ipynb #9a9d2368
 class ResFormer(ViT):
     "ResFormer: plain patches, the global-local positional embedding (GLPE), any input size; train with `distill` > 0."
     def __init__(self, num_classes:int=10, *, dim:int=192, depth:int=6, heads:int=3, mlp_ratio:float=4.0, dropout:float=0.,
@@ -72,7 +72,7 @@ class ResFormer(ViT):
         check_images(images, self.in_channels, self.min_size, 'ResFormer')
         return super().forward(images)
 
-# %% ../nbs/11_resformer.ipynb #857eaa57
+# %% ../nbs/11_resformer.ipynb #897316c9
 def distillation_loss(student_logits, teacher_logits):
     "KL(softmax(teacher) || softmax(student)), batch mean; the teacher is detached."
     return F.kl_div(F.log_softmax(student_logits, -1), F.log_softmax(teacher_logits.detach(), -1), log_target=True, reduction='batchmean')
