@@ -7,8 +7,8 @@ Docs: https://rivit-course.github.io/rivit/experiments.html.md"""
 # %% auto #0
 __all__ = ['MODELS', 'SCALES', 'REPORT', 'REPORT_RES', 'experiment_args', 'export_weights', 'run_experiment', 'main',
            'load_results', 'accuracy', 'downscaled_accuracy', 'table_4_1', 'table_4_2', 'summary_table',
-           'baseline_table', 'missing', 'plot_accuracy_vs_resolution', 'plot_all_curves', 'cost_table', 'latent_pca',
-           'look', 'latent_figure', 'explorer_panel', 'resolution_explorer']
+           'baseline_table', 'claims_table', 'missing', 'plot_accuracy_vs_resolution', 'plot_all_curves', 'cost_table',
+           'latent_pca', 'look', 'latent_figure', 'explorer_panel', 'resolution_explorer']
 
 # %% ../nbs/07_experiments.ipynb #6cb44016
 import argparse, json, os, sys
@@ -103,7 +103,7 @@ def downscaled_accuracy(results:dict, res:int) -> float:
     "Accuracy in % of the baseline: the `res` px test image resized down to the largest training resolution."
     return 100 * {r['res']: r['acc'] for r in results.get('eval_downscaled', [])}[res]
 
-# %% ../nbs/07_experiments.ipynb #376b33f7
+# %% ../nbs/07_experiments.ipynb #96c64ee1
 def _pct(v): return f'{v:.2f}' if v is not None else '–'
 
 def table_4_1(results:dict, scale:str) -> str:
@@ -152,6 +152,38 @@ def baseline_table(results:dict, scale:str) -> str:
         cells = [f'{accuracy(r, x):.2f} / {downscaled_accuracy(r, x):.2f} / {accuracy(r, x) - downscaled_accuracy(r, x):+.2f}' for x in above]
         lines.append(f'| {m} | {accuracy(r, top):.2f} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
+
+def _se(results:dict, res) -> float:
+    "Binomial standard error (in points) of an accuracy on the validation set; 'val' averages three correlated sets, so use one."
+    p, n = accuracy(results, res) / 100, results['val_images']
+    return 100 * (p * (1 - p) / n) ** 0.5
+
+def claims_table(results:dict, scale:str) -> str:
+    "The report's findings as differences in points, ours beside them, with ours flagged when within noise (< 2 standard errors)."
+    at2, top = REPORT_RES[scale][320], max(SCALES[scale]['train_res'])
+    rows = []
+    def add(claim, report, a, ra, b, rb):
+        if a in results and b in results:
+            ours = accuracy(results[a], ra) - accuracy(results[b], rb)
+            noise = 2 * (_se(results[a], top if ra == 'val' else ra) ** 2 + _se(results[b], top if rb == 'val' else rb) ** 2) ** 0.5
+            verdict = 'within noise' if abs(ours) < noise else ('same direction' if report is not None and ours * report > 0
+                                                                 else 'opposite direction' if report is not None else 'clear')
+            rows.append(f"| {claim} | {_pct(report) if report is None else f'{report:+.2f}'} | {ours:+.2f} (±{noise:.1f}) | {verdict} |")
+        else: rows.append(f"| {claim} | {_pct(report) if report is None else f'{report:+.2f}'} | *not run* | |")
+    for pos in ('learned', 'sinusoidal', 'relative'):
+        add(f'conv − patch embedding, {pos}, val', REPORT[f'conv-{pos}']['val'] - REPORT[f'vanilla-{pos}']['val'], f'conv-{pos}', 'val', f'vanilla-{pos}', 'val')
+    for a, b in (('conv-sinusoidal', 'conv-learned'), ('conv-relative', 'conv-sinusoidal')):
+        add(f'{a} − {b}, val', REPORT[a]['val'] - REPORT[b]['val'], a, 'val', b, 'val')
+    for m in MODELS:
+        rep = REPORT[m][320] - REPORT[m]['val'] if 320 in REPORT[m] else None
+        add(f'{m}: 2× the largest training resolution − val', rep, m, at2, m, 'val')
+    for m in MODELS:
+        if m in results:
+            r = results[m]; ours = accuracy(r, at2) - downscaled_accuracy(r, at2); noise = 2 * 2 ** 0.5 * _se(r, at2)
+            rows.append(f"| {m}: {at2} px direct − resized down to {top} px | not measured | {ours:+.2f} (±{noise:.1f}) | "
+                        f"{'within noise' if abs(ours) < noise else 'direct wins' if ours > 0 else 'resizing down wins'} |")
+        else: rows.append(f'| {m}: {at2} px direct − resized down to {top} px | not measured | *not run* | |')
+    return '| comparison (accuracy difference, points) | report | ours (±2 s.e.) | ours vs the report |\n|---|---:|---:|---|\n' + '\n'.join(rows)
 
 def missing(results:dict) -> list[str]:
     "The models whose results are not there yet."
