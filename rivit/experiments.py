@@ -6,11 +6,11 @@ Docs: https://rivit-course.github.io/rivit/experiments.html.md"""
 
 # %% auto #0
 __all__ = ['MODELS', 'SCALES', 'REPORT', 'REPORT_RES', 'experiment_args', 'export_weights', 'run_experiment', 'main',
-           'load_results', 'accuracy', 'downscaled_accuracy', 'table_4_1', 'table_4_2', 'summary_table', 'missing',
-           'plot_accuracy_vs_resolution', 'plot_all_curves', 'cost_table', 'latent_pca', 'look', 'latent_figure',
-           'explorer_panel', 'resolution_explorer']
+           'load_results', 'accuracy', 'downscaled_accuracy', 'table_4_1', 'table_4_2', 'summary_table',
+           'baseline_table', 'claims_table', 'missing', 'plot_accuracy_vs_resolution', 'plot_all_curves', 'cost_table',
+           'latent_pca', 'look', 'latent_figure', 'explorer_panel', 'resolution_explorer']
 
-# %% ../nbs/07_experiments.ipynb #be3df20c
+# %% ../nbs/07_experiments.ipynb #6cb44016
 import argparse, json, os, sys
 from pathlib import Path
 import torch
@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 from .train import fit, parse_args, load_model, format_table
 from .data import IMAGENETTE_CLASSES, load_rgb, eval_transform
 
-# %% ../nbs/07_experiments.ipynb #1ed812d2
+# %% ../nbs/07_experiments.ipynb #73dc433a
 MODELS = tuple(f'{embed}-{pos}' for embed in ('vanilla', 'conv') for pos in ('learned', 'sinusoidal', 'relative'))
 
 SCALES = {
@@ -39,12 +39,13 @@ def experiment_args(scale:str, model:str, root:str='results/experiments', **over
         args += [f"--{k.replace('_', '-')}", ','.join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)]
     return args + ['--out', f'{root}/{scale}/{model}']
 
-# %% ../nbs/07_experiments.ipynb #8004a207
+# %% ../nbs/07_experiments.ipynb #4dd41a61
 def export_weights(out:str|Path) -> Path:
     "Write out/weights.pt (model config and weights only, loadable with `load_model`) from out/checkpoint.pt."
     out = Path(out)
     state = torch.load(out/'checkpoint.pt', map_location='cpu', weights_only=False)
-    torch.save({'model_config': state['model_config'], 'model': state['model']}, out/'weights.pt')
+    keep = ('model_config', 'model_class', 'model')
+    torch.save({k: state[k] for k in keep if k in state}, out/'weights.pt')
     return out/'weights.pt'
 
 def run_experiment(scale:str, model:str, root:str='results/experiments', **overrides) -> dict:
@@ -56,7 +57,7 @@ def run_experiment(scale:str, model:str, root:str='results/experiments', **overr
     if not (out/'weights.pt').exists() and (out/'checkpoint.pt').exists(): export_weights(out)
     return json.loads((out/'results.json').read_text())
 
-# %% ../nbs/07_experiments.ipynb #0aeb2109
+# %% ../nbs/07_experiments.ipynb #01537add
 def main(argv=None):
     "Entry point of `rivit-experiments`."
     p = argparse.ArgumentParser(prog='rivit-experiments', description="Train and evaluate the report's six models at a scale.")
@@ -77,7 +78,7 @@ def main(argv=None):
 import builtins
 if __name__ == '__main__' and not getattr(builtins, '__IPYTHON__', False): main()
 
-# %% ../nbs/07_experiments.ipynb #9f986545
+# %% ../nbs/07_experiments.ipynb #75c3e43f
 REPORT = {  # the report's Tables 4.1 and 4.2, accuracy in %; resolutions not reported are absent
     'vanilla-learned': {'val': 73.55}, 'vanilla-sinusoidal': {'val': 76.56}, 'vanilla-relative': {'val': 77.89},
     'conv-learned': {'val': 73.54, 256: 69.89, 320: 69.73},
@@ -102,7 +103,7 @@ def downscaled_accuracy(results:dict, res:int) -> float:
     "Accuracy in % of the baseline: the `res` px test image resized down to the largest training resolution."
     return 100 * {r['res']: r['acc'] for r in results.get('eval_downscaled', [])}[res]
 
-# %% ../nbs/07_experiments.ipynb #2fb9f1b8
+# %% ../nbs/07_experiments.ipynb #96c64ee1
 def _pct(v): return f'{v:.2f}' if v is not None else '–'
 
 def table_4_1(results:dict, scale:str) -> str:
@@ -142,11 +143,53 @@ def summary_table(results:dict, scale:str) -> str:
         lines.append(f"| {m} | {ours} | {rep['val']:.2f} | {_pct(rep.get(320))} |")
     return '\n'.join(lines)
 
+def baseline_table(results:dict, scale:str) -> str:
+    "Does feeding the larger image help? Direct accuracy above the training range against the resize-down baseline, per model."
+    top = max(SCALES[scale]['train_res']); above = [r for r in SCALES[scale]['eval_res'] if r > top]
+    lines = [f'| model | ours: {top} px | ' + ' | '.join(f'{r} px: direct / resized to {top} / gain' for r in above) + ' |',
+             '|---|---:|' + '---:|' * len(above)]
+    for m, r in results.items():
+        cells = [f'{accuracy(r, x):.2f} / {downscaled_accuracy(r, x):.2f} / {accuracy(r, x) - downscaled_accuracy(r, x):+.2f}' for x in above]
+        lines.append(f'| {m} | {accuracy(r, top):.2f} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+def _se(results:dict, res) -> float:
+    "Binomial standard error (in points) of an accuracy on the validation set; 'val' averages three correlated sets, so use one."
+    p, n = accuracy(results, res) / 100, results['val_images']
+    return 100 * (p * (1 - p) / n) ** 0.5
+
+def claims_table(results:dict, scale:str) -> str:
+    "The report's findings as differences in points, ours beside them, with ours flagged when within noise (< 2 standard errors)."
+    at2, top = REPORT_RES[scale][320], max(SCALES[scale]['train_res'])
+    rows = []
+    def add(claim, report, a, ra, b, rb):
+        if a in results and b in results:
+            ours = accuracy(results[a], ra) - accuracy(results[b], rb)
+            noise = 2 * (_se(results[a], top if ra == 'val' else ra) ** 2 + _se(results[b], top if rb == 'val' else rb) ** 2) ** 0.5
+            verdict = 'within noise' if abs(ours) < noise else ('same direction' if report is not None and ours * report > 0
+                                                                 else 'opposite direction' if report is not None else 'clear')
+            rows.append(f"| {claim} | {_pct(report) if report is None else f'{report:+.2f}'} | {ours:+.2f} (±{noise:.1f}) | {verdict} |")
+        else: rows.append(f"| {claim} | {_pct(report) if report is None else f'{report:+.2f}'} | *not run* | |")
+    for pos in ('learned', 'sinusoidal', 'relative'):
+        add(f'conv − patch embedding, {pos}, val', REPORT[f'conv-{pos}']['val'] - REPORT[f'vanilla-{pos}']['val'], f'conv-{pos}', 'val', f'vanilla-{pos}', 'val')
+    for a, b in (('conv-sinusoidal', 'conv-learned'), ('conv-relative', 'conv-sinusoidal')):
+        add(f'{a} − {b}, val', REPORT[a]['val'] - REPORT[b]['val'], a, 'val', b, 'val')
+    for m in MODELS:
+        rep = REPORT[m][320] - REPORT[m]['val'] if 320 in REPORT[m] else None
+        add(f'{m}: 2× the largest training resolution − val', rep, m, at2, m, 'val')
+    for m in MODELS:
+        if m in results:
+            r = results[m]; ours = accuracy(r, at2) - downscaled_accuracy(r, at2); noise = 2 * 2 ** 0.5 * _se(r, at2)
+            rows.append(f"| {m}: {at2} px direct − resized down to {top} px | not measured | {ours:+.2f} (±{noise:.1f}) | "
+                        f"{'within noise' if abs(ours) < noise else 'direct wins' if ours > 0 else 'resizing down wins'} |")
+        else: rows.append(f'| {m}: {at2} px direct − resized down to {top} px | not measured | *not run* | |')
+    return '| comparison (accuracy difference, points) | report | ours (±2 s.e.) | ours vs the report |\n|---|---:|---:|---|\n' + '\n'.join(rows)
+
 def missing(results:dict) -> list[str]:
     "The models whose results are not there yet."
     return [m for m in MODELS if m not in results]
 
-# %% ../nbs/07_experiments.ipynb #b95e44d2
+# %% ../nbs/07_experiments.ipynb #f3e5501f
 def plot_accuracy_vs_resolution(results:dict, scale:str, ax=None):
     "Accuracy against test resolution for every finished model; dotted: the resize-down baseline; shaded: training range."
     if ax is None: _, ax = plt.subplots(figsize=(7, 4.2))
@@ -176,7 +219,7 @@ def plot_all_curves(results:dict):
     plt.tight_layout()
     return fig
 
-# %% ../nbs/07_experiments.ipynb #4f2f4549
+# %% ../nbs/07_experiments.ipynb #be1c2b70
 def cost_table(results:dict) -> str:
     "Parameters, epochs, mean seconds per epoch and the hardware of each finished run, as Markdown."
     lines = ['| model | parameters | epochs | s / epoch | hardware | torch |', '|---|---:|---:|---:|---|---|']
@@ -187,7 +230,7 @@ def cost_table(results:dict) -> str:
                      f"{env.get('cpu', '?')}, {env.get('cpu_count', '?')} cores, {env.get('device', '?')} | {env.get('torch', '?')} |")
     return '\n'.join(lines)
 
-# %% ../nbs/07_experiments.ipynb #ccfe59b0
+# %% ../nbs/07_experiments.ipynb #273bc5f1
 def latent_pca(latent):
     "Fit a 3-component PCA to a (C, h, w) latent map: returns a function mapping any (C, h', w') latent to an (h', w', 3) image."
     x = latent.flatten(1).T                                                 # (h*w, C)
@@ -221,7 +264,7 @@ def latent_figure(model, paths, classes:list[str], resolutions=(96, 128, 160, 32
     plt.tight_layout()
     return fig
 
-# %% ../nbs/07_experiments.ipynb #59b3711e
+# %% ../nbs/07_experiments.ipynb #05c3693a
 def explorer_panel(model, path, res:int, classes:list[str], fit_res:int=96):
     "One frame of the explorer: the input at `res` px, its latent map (PCA colours fitted at `fit_res`) and the top-5 predictions."
     fit = latent_pca(look(model, path, fit_res)[1])

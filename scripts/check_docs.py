@@ -48,6 +48,7 @@ def to_html(proc:Path) -> dict:
         nb['metadata'].pop('execution', None)
         for c in nb['cells']:
             for k in [k for k in c if k not in ('id', 'cell_type', 'metadata', 'source', 'outputs', 'execution_count', 'attachments')]: c.pop(k)
+            c.get('metadata', {}).pop('execution', None)
             if c['cell_type'] != 'code': c.pop('outputs', None); c.pop('execution_count', None)
             errors += [f"{path.name}: {o.get('ename')}: {o.get('evalue')}" for o in c.get('outputs', []) if o.get('output_type') == 'error']
         node = nbformat.reads(json.dumps(nb), as_version=4)
