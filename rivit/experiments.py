@@ -8,16 +8,16 @@ Docs: https://rivit-course.github.io/rivit/experiments.html.md"""
 __all__ = ['MODELS', 'BEYOND', 'MODEL_SETTINGS', 'SCALES', 'REPORT', 'REPORT_RES', 'experiment_args', 'export_weights',
            'run_experiment', 'main', 'load_results', 'accuracy', 'downscaled_accuracy', 'table_4_1', 'table_4_2',
            'summary_table', 'baseline_table', 'claims_table', 'missing', 'plot_accuracy_vs_resolution',
-           'plot_all_curves', 'cost_table', 'latent_pca', 'look', 'latent_figure', 'explorer_panel',
+           'plot_all_curves', 'cost_table', 'latent_pca', 'to_image', 'look', 'latent_figure', 'explorer_panel',
            'resolution_explorer']
 
-# %% ../nbs/07_experiments.ipynb #6cb44016
+# %% ../nbs/07_experiments.ipynb #cd01fbed
 import argparse, json, os, sys
 from pathlib import Path
 import torch
 import matplotlib.pyplot as plt
 from .train import fit, parse_args, load_model, format_table
-from .data import IMAGENETTE_CLASSES, load_rgb, eval_transform
+from .data import IMAGENETTE_CLASSES, IMAGENET_MEAN, IMAGENET_STD, load_rgb, eval_transform
 
 # %% ../nbs/07_experiments.ipynb #d001204e
 MODELS = tuple(f'{embed}-{pos}' for embed in ('vanilla', 'conv') for pos in ('learned', 'sinusoidal', 'relative'))
@@ -233,7 +233,7 @@ def cost_table(results:dict) -> str:
                      f"{env.get('cpu', '?')}, {env.get('cpu_count', '?')} cores, {env.get('device', '?')} | {env.get('torch', '?')} |")
     return '\n'.join(lines)
 
-# %% ../nbs/07_experiments.ipynb #273bc5f1
+# %% ../nbs/07_experiments.ipynb #004cd401
 def latent_pca(latent):
     "Fit a 3-component PCA to a (C, h, w) latent map: returns a function mapping any (C, h', w') latent to an (h', w', 3) image."
     x = latent.flatten(1).T                                                 # (h*w, C)
@@ -243,6 +243,11 @@ def latent_pca(latent):
     lo, hi = proj.quantile(0.01, dim=0), proj.quantile(0.99, dim=0)
     def to_rgb(lat): return (((lat.flatten(1).T - mean) @ basis - lo) / (hi - lo)).clamp(0, 1).reshape(*lat.shape[1:], 3)
     return to_rgb
+
+def to_image(x):
+    "A normalized (3, H, W) tensor back to an (H, W, 3) image in [0, 1] for imshow."
+    mean, std = torch.tensor(IMAGENET_MEAN)[:, None, None], torch.tensor(IMAGENET_STD)[:, None, None]
+    return (x * std + mean).clamp(0, 1).permute(1, 2, 0)
 
 @torch.no_grad()
 def look(model, path, res:int):
@@ -254,11 +259,10 @@ def look(model, path, res:int):
 def latent_figure(model, paths, classes:list[str], resolutions=(96, 128, 160, 320), fit_res:int=96):
     "Rows: images; columns: the input and the latent map (PCA colours) at each resolution, titled with the prediction."
     fig, axs = plt.subplots(len(paths), 1 + len(resolutions), figsize=(2.3 * (1 + len(resolutions)), 2.4 * len(paths)), squeeze=False)
-    mean, std = torch.tensor((0.485, 0.456, 0.406))[:, None, None], torch.tensor((0.229, 0.224, 0.225))[:, None, None]
     for row, path in zip(axs, paths):
         x, fit_latent, _ = look(model, path, fit_res)
         to_rgb = latent_pca(fit_latent)
-        row[0].imshow((x * std + mean).clamp(0, 1).permute(1, 2, 0)); row[0].set_title(IMAGENETTE_CLASSES[Path(path).parent.name], fontsize=9)
+        row[0].imshow(to_image(x)); row[0].set_title(IMAGENETTE_CLASSES[Path(path).parent.name], fontsize=9)
         for ax, res in zip(row[1:], resolutions):
             _, latent, p = look(model, path, res)
             ax.imshow(to_rgb(latent)); k = int(p.argmax())
@@ -267,15 +271,14 @@ def latent_figure(model, paths, classes:list[str], resolutions=(96, 128, 160, 32
     plt.tight_layout()
     return fig
 
-# %% ../nbs/07_experiments.ipynb #05c3693a
+# %% ../nbs/07_experiments.ipynb #5c3772cf
 def explorer_panel(model, path, res:int, classes:list[str], fit_res:int=96):
     "One frame of the explorer: the input at `res` px, its latent map (PCA colours fitted at `fit_res`) and the top-5 predictions."
     fit = latent_pca(look(model, path, fit_res)[1])
     x, latent, p = look(model, path, res)
     top = p.topk(5)
     fig, axs = plt.subplots(1, 3, figsize=(10, 2.8), gridspec_kw={'width_ratios': [1, 1, 1.5]})
-    mean, std = torch.tensor((0.485, 0.456, 0.406))[:, None, None], torch.tensor((0.229, 0.224, 0.225))[:, None, None]
-    axs[0].imshow((x * std + mean).clamp(0, 1).permute(1, 2, 0)); axs[0].set_title(f'input, {res} px', fontsize=9)
+    axs[0].imshow(to_image(x)); axs[0].set_title(f'input, {res} px', fontsize=9)
     axs[1].imshow(fit(latent)); axs[1].set_title(f'latent map {latent.shape[-2]}×{latent.shape[-1]}', fontsize=9)
     axs[2].barh([IMAGENETTE_CLASSES[classes[int(k)]] for k in top.indices.flip(0)], (100 * top.values).flip(0))
     axs[2].set_xlim(0, 100); axs[2].set_xlabel('probability (%)'); axs[2].set_title('top-5 predictions', fontsize=9)
