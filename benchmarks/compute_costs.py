@@ -13,14 +13,12 @@ above the allocation before it; see speed_memory.py).
 
     python benchmarks/compute_costs.py --out benchmarks/results/compute_costs_cpu.json
 """
-import argparse, gc, json, sys, time
-from pathlib import Path
-from speed_memory import PeakMemory, sync  # also fixes glibc's mmap threshold (re-executes this script once)
+import argparse, gc, time
+from speed_memory import PeakMemory, sync, write_result  # also fixes glibc's mmap threshold (re-executes this script once)
 
 import torch
 import torch.nn.functional as F
 from rivit.core import RIViT
-from rivit.train import environment
 
 def ints(s): return [int(v) for v in s.split(',') if v]
 
@@ -93,18 +91,14 @@ def main():
         p_, c_ = (next(r for r in rows if r['pos'] == pos and r['embed'] == e) for e in embeds)
         total = lambda r: r['train_step_s'] + sum(r['infer_s'].values())
         peak = lambda r: max(r['train_peak_mb'], *r['infer_peak_mb'].values())
-        s = {'train_step_time': c_['train_step_s'] / p_['train_step_s'] - 1,
-             'inference_time': sum(c_['infer_s'].values()) / sum(p_['infer_s'].values()) - 1,
-             'train_plus_inference_time': total(c_) / total(p_) - 1,
-             'peak_memory': peak(c_) / peak(p_) - 1}
-        summary[pos] = {k: round(v, 4) for k, v in s.items()}
-        print(f'  {pos:10s} ' + '  '.join(f'{k} {100 * v:+.1f}%' for k, v in s.items()), flush=True)
+        change = lambda new, old: round(new / old - 1, 4) if old > 0 else None   # None: too small to measure (e.g. 0 MB above baseline)
+        summary[pos] = {'train_step_time': change(c_['train_step_s'], p_['train_step_s']),
+                        'inference_time': change(sum(c_['infer_s'].values()), sum(p_['infer_s'].values())),
+                        'train_plus_inference_time': change(total(c_), total(p_)),
+                        'peak_memory': change(peak(c_), peak(p_))}
+        print(f'  {pos:10s} ' + '  '.join(f'{k} ' + (f'{100 * v:+.1f}%' if v is not None else 'not measurable')
+                                          for k, v in summary[pos].items()), flush=True)
     print('  the report: train+inference time -64.3%, memory -32.8%')
-    result = {'command': ' '.join([Path(sys.executable).name] + sys.argv), 'hardware': environment(device),
-              'settings': vars(a), 'rows': rows, 'conv_vs_patch': summary}
-    if a.out:
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.out).write_text(json.dumps(result, indent=1))
-        print(f'\nwrote {a.out}')
+    write_result(a.out, device, a, rows=rows, conv_vs_patch=summary)
 
 if __name__ == '__main__': main()

@@ -124,6 +124,15 @@ def hardware(device):
     except ImportError: pass
     return info
 
+def write_result(path, device, settings, **measured):
+    "A benchmark's result: the exact command, hardware and versions, the settings, then what was measured; written to `path` as JSON if given."
+    result = {'command': ' '.join([Path(sys.executable).name] + sys.argv), 'hardware': hardware(device), 'settings': vars(settings), **measured}
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(result, indent=1))
+        print(f'\nwrote {path}')
+    return result
+
 MODELS = ['vanilla-learned', 'vanilla-sinusoidal', 'vanilla-relative', 'conv-learned', 'conv-sinusoidal', 'conv-relative', 'timm-vit']
 
 def main():
@@ -148,11 +157,7 @@ def main():
             rows.append(r)
             print(f"{res:4d} px: {r['median_s_per_step'][0]:.3f} s vs {r['median_s_per_step'][1]:.3f} s per step, "
                   f"median ratio {r['median_ratio']:.3f} (rounds: {r['ratio_min_max'][0]:.3f} to {r['ratio_min_max'][1]:.3f})", flush=True)
-        if a.out:
-            Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-            Path(a.out).write_text(json.dumps({'command': ' '.join([Path(sys.executable).name] + sys.argv),
-                                               'hardware': hardware(device), 'settings': vars(a), 'rows': rows}, indent=1))
-            print(f'wrote {a.out}')
+        write_result(a.out, device, a, rows=rows)
         return
     rows = []
     print(f"{'model':20s} {'px':>4s} {'train img/s':>11s} {'infer img/s':>11s} {'train MB':>9s} {'infer MB':>9s}", flush=True)
@@ -170,11 +175,6 @@ def main():
         print('\nrivit vanilla-learned train-step time / timm VisionTransformer train-step time, measured one after the other')
         print('(noisy: see --paired for the alternating comparison):')
         for res, v in ratios.items(): print(f'  {res:4d} px: {v:.3f}')
-    result = {'command': ' '.join([Path(sys.executable).name] + sys.argv), 'hardware': hardware(device),
-              'settings': vars(a), 'rows': rows, 'vanilla_over_timm_train_time': ratios}
-    if a.out:
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.out).write_text(json.dumps(result, indent=1))
-        print(f'\nwrote {a.out}')
+    write_result(a.out, device, a, rows=rows, vanilla_over_timm_train_time=ratios)
 
 if __name__ == '__main__': main()

@@ -6,7 +6,7 @@ Docs: https://rivit-course.github.io/rivit/rivit.html.md"""
 
 # %% auto #0
 __all__ = ['PATCH_EMBEDDINGS', 'POSITIONAL_ENCODINGS', 'make_patch_embedding', 'make_positional_encoding', 'check_images',
-           'RIViT']
+           'ChecksImages', 'RIViT']
 
 # %% ../nbs/04_rivit.ipynb #89e7e9a9
 import torch
@@ -56,8 +56,23 @@ def check_images(images, in_channels:int, min_size:int, model:str='the model'):
         raise ValueError(f'{model} needs images of at least {min_size}×{min_size} pixels, got {h}×{w}. '
                          f'Resize them up first, e.g. torchvision.transforms.v2.Resize({min_size}).')
 
-# %% ../nbs/04_rivit.ipynb #34761db9
-class RIViT(ViT):
+# %% ../nbs/04_rivit.ipynb #bbef7fb1
+class ChecksImages:
+    "Mixin for the course's classifiers: `min_size` from the patch embedding, and a `forward` that checks the batch first."
+    @property
+    def min_size(self) -> int:
+        "The smallest height and width the model accepts."
+        return self.patch_embed.min_size
+
+    @property
+    def display_name(self) -> str: return type(self).__name__   # how error messages name the model
+
+    def forward(self, images):  # (B, C, H, W) float -> (B, num_classes)
+        check_images(images, self.in_channels, self.min_size, self.display_name)
+        return self.head(self.forward_features(images)[:, 0])   # classify from the class token
+
+# %% ../nbs/04_rivit.ipynb #df2b2ae2
+class RIViT(ChecksImages, ViT):
     "The report's Vision Transformer: `patch_embed` 'patch'|'conv' × `pos_enc` 'learned'|'sinusoidal'|'relative', any input resolution."
     def __init__(self, num_classes:int=10,
                  patch_embed:str|nn.Module='conv',        # 'patch', 'conv', or a module images -> (B, gh, gw, dim)
@@ -84,13 +99,7 @@ class RIViT(ViT):
         self.name = '-'.join(names) if all(isinstance(n, str) for n in names) else 'custom'
 
     @property
-    def min_size(self) -> int:
-        "The smallest height and width the model accepts."
-        return self.patch_embed.min_size
-
-    def forward(self, images):  # (B, C, H, W) float -> (B, num_classes)
-        check_images(images, self.in_channels, self.min_size, f'RIViT({self.name})')
-        return super().forward(images)
+    def display_name(self) -> str: return f'RIViT({self.name})'
 
     @classmethod
     def from_name(cls, name:str, **kwargs):

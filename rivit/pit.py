@@ -7,14 +7,14 @@ Docs: https://rivit-course.github.io/rivit/pit.html.md"""
 # %% auto #0
 __all__ = ['TokenPooling', 'PiT']
 
-# %% ../nbs/09_pit.ipynb #e3bb6428
+# %% ../nbs/09_pit.ipynb #a08ed175
 import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
 from .vit import TransformerBlock, PositionalEncoding
-from .core import check_images, make_patch_embedding, make_positional_encoding
+from .core import ChecksImages, make_patch_embedding, make_positional_encoding
 
 # %% ../nbs/09_pit.ipynb #fb211b56
 class TokenPooling(nn.Module):
@@ -32,8 +32,8 @@ class TokenPooling(nn.Module):
         grid = tuple(tokens.shape[-2:])
         return torch.cat([self.cls(cls), rearrange(tokens, 'b d h w -> b (h w) d')], dim=1), grid  # (B, 1 + N', dim_out)
 
-# %% ../nbs/09_pit.ipynb #a8df70e3
-class PiT(nn.Module):
+# %% ../nbs/09_pit.ipynb #cd27beaf
+class PiT(ChecksImages, nn.Module):
     "Pooling-based ViT: stages of transformer blocks, the token grid halved and the width doubled between stages; any input size."
     def __init__(self, num_classes:int=10,
                  patch_embed:str|nn.Module='patch',           # 'patch', 'conv' or a module images -> (B, gh, gw, dims[0])
@@ -58,11 +58,8 @@ class PiT(nn.Module):
         self.norm, self.head = nn.LayerNorm(dims[-1]), nn.Linear(dims[-1], num_classes)
         nn.init.trunc_normal_(self.cls_token, std=0.02)
 
-    @property
-    def min_size(self): return self.patch_embed.min_size
-
-    def forward_features(self, images):
-        "All tokens after the last stage, class token first: (B, 1 + N_last, dims[-1]); and the grid of every stage."
+    def forward_features(self, images, return_grids:bool=False):
+        "All tokens after the last stage, class token first: (B, 1 + N_last, dims[-1]); with `return_grids`, also every stage's grid."
         x = self.pos_enc(self.patch_embed(images))                            # (B, gh, gw, dims[0])
         grid, grids = tuple(x.shape[1:3]), []
         x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), rearrange(x, 'b h w d -> b (h w) d')], dim=1)
@@ -70,8 +67,4 @@ class PiT(nn.Module):
             grids.append(grid)
             for block in blocks: x = block(x, grid=grid)                       # (B, 1 + gh*gw, dims[i])
             if i < len(self.pools): x, grid = self.pools[i](x, grid)           # (B, 1 + ⌈gh/2⌉⌈gw/2⌉, dims[i+1])
-        return self.norm(x), grids
-
-    def forward(self, images):  # (B, C, H, W) -> (B, num_classes)
-        check_images(images, self.in_channels, self.min_size, 'PiT')
-        return self.head(self.forward_features(images)[0][:, 0])
+        return (self.norm(x), grids) if return_grids else self.norm(x)

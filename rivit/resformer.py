@@ -7,14 +7,14 @@ Docs: https://rivit-course.github.io/rivit/resformer.html.md"""
 # %% auto #0
 __all__ = ['normalized_sinusoidal_2d', 'LocalValueConv', 'GlobalLocalPositionalEncoding', 'ResFormer', 'distillation_loss']
 
-# %% ../nbs/11_resformer.ipynb #997c2b51
+# %% ../nbs/11_resformer.ipynb #662cd98a
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
 from .vit import ViT, PositionalEncoding
 from .posenc import sinusoidal_1d
-from .core import check_images, make_patch_embedding
+from .core import ChecksImages, make_patch_embedding
 
 # %% ../nbs/11_resformer.ipynb #083e03c4
 def normalized_sinusoidal_2d(grid:tuple[int, int], dim:int, scale:tuple[int, int], device=None):
@@ -54,8 +54,8 @@ class GlobalLocalPositionalEncoding(PositionalEncoding):
     def forward(self, x): return x + self.encoding(x.shape[1:3], x.device).to(x.dtype)   # (B, gh, gw, dim)
     def value_mixer(self, heads:int, head_dim:int): return LocalValueConv(heads, head_dim)
 
-# %% ../nbs/11_resformer.ipynb #9a9d2368
-class ResFormer(ViT):
+# %% ../nbs/11_resformer.ipynb #e53b262c
+class ResFormer(ChecksImages, ViT):
     "ResFormer: plain patches, the global-local positional embedding (GLPE), any input size; train with `distill` > 0."
     def __init__(self, num_classes:int=10, *, dim:int=192, depth:int=6, heads:int=3, mlp_ratio:float=4.0, dropout:float=0.,
                  in_channels:int=3, image_size:int=128, patch_size:int=8):
@@ -64,13 +64,6 @@ class ResFormer(ViT):
         super().__init__(patches, GlobalLocalPositionalEncoding(dim, patches.grid_size(image_size, image_size)),
                          num_classes=num_classes, dim=dim, depth=depth, heads=heads, mlp_ratio=mlp_ratio, dropout=dropout)
         self.in_channels = in_channels
-
-    @property
-    def min_size(self): return self.patch_embed.min_size
-
-    def forward(self, images):
-        check_images(images, self.in_channels, self.min_size, 'ResFormer')
-        return super().forward(images)
 
 # %% ../nbs/11_resformer.ipynb #897316c9
 def distillation_loss(student_logits, teacher_logits):

@@ -8,7 +8,7 @@ Docs: https://rivit-course.github.io/rivit/vitar.html.md"""
 __all__ = ['merge_cells', 'next_grid', 'GridAttention', 'AdaptiveTokenMerger', 'AveragePoolMerger', 'FuzzyPositionalEncoding',
            'MergingEmbedding', 'ViTAR']
 
-# %% ../nbs/10_vitar.ipynb #710e5b03
+# %% ../nbs/10_vitar.ipynb #9763dfd1
 import math
 from functools import lru_cache
 import torch
@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
 from .vit import ViT, FeedForward, PositionalEncoding, TransformerBlock
-from .core import check_images, make_patch_embedding, make_positional_encoding
+from .core import ChecksImages, make_patch_embedding, make_positional_encoding
 
 # %% ../nbs/10_vitar.ipynb #b2da8452
 @lru_cache(maxsize=32)
@@ -109,7 +109,7 @@ class FuzzyPositionalEncoding(PositionalEncoding):
         pe = F.grid_sample(table, norm.to(x.dtype), mode='bilinear', padding_mode='border', align_corners=False)  # (B, dim, h, w)
         return x + rearrange(pe, 'b d h w -> b h w d')
 
-# %% ../nbs/10_vitar.ipynb #a8c2fad3
+# %% ../nbs/10_vitar.ipynb #cce43528
 class MergingEmbedding(nn.Module):
     "Patches -> positional encoding on the full grid -> token merger: any image -> (B, Gh, Gw, dim)."
     def __init__(self, patch_embed:nn.Module, pos_enc:PositionalEncoding, merger:nn.Module):
@@ -121,7 +121,7 @@ class MergingEmbedding(nn.Module):
         return tuple(min(g, t) for g, t in zip(self.patches.grid_size(height, width), self.merger.target))
     def forward(self, images): return self.merger(self.pos_enc(self.patches(images)))
 
-class ViTAR(ViT):
+class ViTAR(ChecksImages, ViT):
     "ViTAR: patch tokens, a fuzzy (or other) positional encoding, an Adaptive Token Merger to a fixed grid, then a ViT."
     def __init__(self, num_classes:int=10, merger:str='atm', pos_enc:str='fuzzy', *, dim:int=192, depth:int=6, heads:int=3,
                  mlp_ratio:float=4.0, dropout:float=0., in_channels:int=3, image_size:int=128, patch_size:int=8,
@@ -136,10 +136,3 @@ class ViTAR(ViT):
         super().__init__(MergingEmbedding(patches, pe, merge), None, num_classes=num_classes, dim=dim, depth=depth, heads=heads,
                          mlp_ratio=mlp_ratio, dropout=dropout)
         self.in_channels = in_channels
-
-    @property
-    def min_size(self): return self.patch_embed.min_size
-
-    def forward(self, images):
-        check_images(images, self.in_channels, self.min_size, 'ViTAR')
-        return super().forward(images)
