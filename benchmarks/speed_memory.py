@@ -78,7 +78,7 @@ def measure(name, res, batch_size, device, steps, warmup):
     def infer():
         with torch.no_grad(): model(x)
 
-    out = {'model': name, 'res': res, 'batch_size': batch_size}
+    out = {'model': name, 'res': res, 'batch_size': batch_size, 'parameters': sum(p.numel() for p in model.parameters())}
     for kind, fn in (('train', train_step), ('infer', infer)):
         model.train(kind == 'train')
         for _ in range(warmup): fn()

@@ -6,7 +6,7 @@ Docs: https://rivit-course.github.io/rivit/data.html.md"""
 
 # %% auto #0
 __all__ = ['IMAGENETTE_CLASSES', 'IMAGE_EXTENSIONS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'sample_dir', 'DownloadError',
-           'imagenette_root', 'find_images', 'CorruptImageError', 'load_rgb', 'to_normalized_tensor',
+           'imagenette_root', 'find_images', 'CorruptImageError', 'load_rgb', 'to_normalized_tensor', 'to_image',
            'report_augmentations', 'MultiResolution', 'eval_transform', 'ImageFolderDataset', 'ShardSampler',
            'get_datasets', 'make_loader', 'set_epoch']
 
@@ -90,12 +90,17 @@ def load_rgb(path:str|Path) -> Image.Image:
         raise CorruptImageError(f'Could not read image {path}: {e}. The file is truncated, corrupt or not an image; '
                                 f'delete or replace it and run again.') from None
 
-# %% ../nbs/05_data.ipynb #74164eea
+# %% ../nbs/05_data.ipynb #14fcad90
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 def to_normalized_tensor():
     "PIL image -> float tensor normalized with ImageNet statistics."
     return v2.Compose([v2.PILToTensor(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+
+def to_image(x:torch.Tensor) -> torch.Tensor:
+    "The inverse, for plots: a normalized (3, H, W) tensor back to an (H, W, 3) image in [0, 1] for `plt.imshow`."
+    mean, std = torch.tensor(IMAGENET_MEAN)[:, None, None], torch.tensor(IMAGENET_STD)[:, None, None]
+    return (x.detach().cpu() * std + mean).clamp(0, 1).permute(1, 2, 0)
 
 def report_augmentations(size:int):
     "The report's training augmentations on a PIL image, output `size`×`size`."

@@ -7,17 +7,17 @@ Docs: https://rivit-course.github.io/rivit/experiments.html.md"""
 # %% auto #0
 __all__ = ['MODELS', 'BEYOND', 'MODEL_SETTINGS', 'SCALES', 'REPORT', 'REPORT_RES', 'experiment_args', 'export_weights',
            'run_experiment', 'main', 'load_results', 'accuracy', 'downscaled_accuracy', 'table_4_1', 'table_4_2',
-           'summary_table', 'baseline_table', 'claims_table', 'missing', 'plot_accuracy_vs_resolution',
-           'plot_all_curves', 'cost_table', 'latent_pca', 'to_image', 'look', 'latent_figure', 'explorer_panel',
+           'summary_table', 'baseline_table', 'difference', 'claims_table', 'missing', 'plot_accuracy_vs_resolution',
+           'plot_all_curves', 'cost_table', 'latent_pca', 'look', 'latent_figure', 'explorer_panel',
            'resolution_explorer']
 
-# %% ../nbs/07_experiments.ipynb #cd01fbed
+# %% ../nbs/07_experiments.ipynb #dc11ce37
 import argparse, json, os, sys
 from pathlib import Path
 import torch
 import matplotlib.pyplot as plt
 from .train import fit, parse_args, load_model, format_table
-from .data import IMAGENETTE_CLASSES, IMAGENET_MEAN, IMAGENET_STD, load_rgb, eval_transform
+from .data import IMAGENETTE_CLASSES, load_rgb, eval_transform, to_image
 
 # %% ../nbs/07_experiments.ipynb #d001204e
 MODELS = tuple(f'{embed}-{pos}' for embed in ('vanilla', 'conv') for pos in ('learned', 'sinusoidal', 'relative'))
@@ -106,7 +106,7 @@ def downscaled_accuracy(results:dict, res:int) -> float:
     "Accuracy in % of the baseline: the `res` px test image resized down to the largest training resolution."
     return 100 * {r['res']: r['acc'] for r in results.get('eval_downscaled', [])}[res]
 
-# %% ../nbs/07_experiments.ipynb #96c64ee1
+# %% ../nbs/07_experiments.ipynb #f7b02955
 def _pct(v): return f'{v:.2f}' if v is not None else '–'
 
 def table_4_1(results:dict, scale:str) -> str:
@@ -161,14 +161,19 @@ def _se(results:dict, res) -> float:
     p, n = accuracy(results, res) / 100, results['val_images']
     return 100 * (p * (1 - p) / n) ** 0.5
 
+def difference(results:dict, scale:str, a:str, ra, b:str, rb) -> tuple[float, float]:
+    "Accuracy of model `a` at `ra` minus model `b` at `rb`, in points, and its noise level: 2 standard errors of the difference."
+    top = max(SCALES[scale]['train_res'])
+    ours = accuracy(results[a], ra) - accuracy(results[b], rb)
+    return ours, 2 * (_se(results[a], top if ra == 'val' else ra) ** 2 + _se(results[b], top if rb == 'val' else rb) ** 2) ** 0.5
+
 def claims_table(results:dict, scale:str) -> str:
     "The report's findings as differences in points, ours beside them, with ours flagged when within noise (< 2 standard errors)."
     at2, top = REPORT_RES[scale][320], max(SCALES[scale]['train_res'])
     rows = []
     def add(claim, report, a, ra, b, rb):
         if a in results and b in results:
-            ours = accuracy(results[a], ra) - accuracy(results[b], rb)
-            noise = 2 * (_se(results[a], top if ra == 'val' else ra) ** 2 + _se(results[b], top if rb == 'val' else rb) ** 2) ** 0.5
+            ours, noise = difference(results, scale, a, ra, b, rb)
             verdict = 'within noise' if abs(ours) < noise else ('same direction' if report is not None and ours * report > 0
                                                                  else 'opposite direction' if report is not None else 'clear')
             rows.append(f"| {claim} | {_pct(report) if report is None else f'{report:+.2f}'} | {ours:+.2f} (±{noise:.1f}) | {verdict} |")
@@ -233,7 +238,7 @@ def cost_table(results:dict) -> str:
                      f"{env.get('cpu', '?')}, {env.get('cpu_count', '?')} cores, {env.get('device', '?')} | {env.get('torch', '?')} |")
     return '\n'.join(lines)
 
-# %% ../nbs/07_experiments.ipynb #004cd401
+# %% ../nbs/07_experiments.ipynb #d55f895d
 def latent_pca(latent):
     "Fit a 3-component PCA to a (C, h, w) latent map: returns a function mapping any (C, h', w') latent to an (h', w', 3) image."
     x = latent.flatten(1).T                                                 # (h*w, C)
@@ -243,11 +248,6 @@ def latent_pca(latent):
     lo, hi = proj.quantile(0.01, dim=0), proj.quantile(0.99, dim=0)
     def to_rgb(lat): return (((lat.flatten(1).T - mean) @ basis - lo) / (hi - lo)).clamp(0, 1).reshape(*lat.shape[1:], 3)
     return to_rgb
-
-def to_image(x):
-    "A normalized (3, H, W) tensor back to an (H, W, 3) image in [0, 1] for imshow."
-    mean, std = torch.tensor(IMAGENET_MEAN)[:, None, None], torch.tensor(IMAGENET_STD)[:, None, None]
-    return (x * std + mean).clamp(0, 1).permute(1, 2, 0)
 
 @torch.no_grad()
 def look(model, path, res:int):
