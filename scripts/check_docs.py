@@ -73,7 +73,11 @@ def check(pages:dict):
     need(t41 and t42, 'experiments: Table 4.1 or 4.2 missing')
     need(re.search(r'\b\d{1,2}\.\d\d\b', t42[0].split('report')[0]) or 'not run' in t42[0], 'experiments: Table 4.2 has no numbers of ours')
     need(len(exp.images) >= 2, f'experiments: expected the resolution plot and the curves, found {len(exp.images)} images')
+    need(all(any(m in t for t in exp.tables) for m in ('pit', 'vitar-avgpool', 'resformer')),
+         'experiments: the beyond-the-report runs (PiT, ViTAR, ResFormer) are missing from the tables')
+    need('resizing down wins' in ' '.join(exp.text).lower(), "experiments: the reading of the results is missing")
     cc = found['08_compute_costs']
+    need(any('resformer' in t and 'img/s' in t for t in cc.tables), 'compute costs: the PiT / ViTAR / ResFormer table is missing')
     need(any('the report' in t and '64.3' in t for t in cc.tables), 'compute costs: claim table missing')
     need(len(cc.images) >= 1, 'compute costs: figure missing')
     for ch in ('01_vit', '02_conv_embedding', '03_positional_encodings'):
