@@ -16,12 +16,12 @@ import argparse, json, os, sys
 from pathlib import Path
 import torch
 import matplotlib.pyplot as plt
-from .train import fit, parse_args, load_model, format_table
+from .train import fit, parse_args, load_model, format_table, REPORT_MODELS, OTHER_MODELS
 from .data import IMAGENETTE_CLASSES, load_rgb, eval_transform, to_image
 
 # %% ../nbs/07_experiments.ipynb #d001204e
-MODELS = tuple(f'{embed}-{pos}' for embed in ('vanilla', 'conv') for pos in ('learned', 'sinusoidal', 'relative'))
-BEYOND = ('pit', 'vitar', 'vitar-avgpool', 'resformer')   # chapters 9-11, same scales and settings
+MODELS = REPORT_MODELS   # the report's six: {vanilla, conv} × {learned, sinusoidal, relative}, as rivit-train names them
+BEYOND = OTHER_MODELS    # chapters 9-11 (pit, vitar, vitar-avgpool, resformer), same scales and settings
 MODEL_SETTINGS = {'resformer': dict(distill=1.0)}         # ResFormer trains with its self-distillation
 
 SCALES = {

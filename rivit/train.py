@@ -38,7 +38,7 @@ def warmup_cosine(optimizer, warmup_steps:int, total_steps:int):
         return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
-# %% ../nbs/06_train.ipynb #b0690050
+# %% ../nbs/06_train.ipynb #e4ff09d4
 MODEL_SIZES = {'tiny': dict(dim=64, depth=4, heads=2), 'small': dict(dim=128, depth=6, heads=4), 'base': dict(dim=192, depth=6, heads=3)}
 PIT_SIZES = {'tiny': dict(dims=(32, 64, 128), depths=(2, 1, 1), heads=(1, 2, 4)), 'small': dict(dims=(64, 128, 256), depths=(1, 3, 2), heads=(2, 4, 8)),
              'base': dict(dims=(96, 192, 384), depths=(2, 6, 4), heads=(2, 4, 8))}
@@ -70,17 +70,19 @@ class TrainConfig:
     download_dir: str = 'data'
     out: str = 'runs/rivit'
 
-    def model_size(self) -> dict:
+    def size_name(self) -> str:
+        "The model size: `size`, where 'auto' means tiny on the shipped sample and base otherwise."
         size = self.size if self.size != 'auto' else ('tiny' if self.data == 'sample' else 'base')
         if size not in MODEL_SIZES: raise ValueError(f'size must be one of {list(MODEL_SIZES)} or auto, got {self.size!r}')
-        return MODEL_SIZES[size]
+        return size
+
+    def model_size(self) -> dict: return MODEL_SIZES[self.size_name()]
 
 def build_model(cfg:TrainConfig, num_classes:int) -> nn.Module:
     "The model a config asks for (`image_size` = the middle training resolution, where a learned table is trained)."
     res = sorted(cfg.train_res)
     common = dict(num_classes=num_classes, image_size=res[len(res) // 2], patch_size=cfg.patch_size)
-    size = cfg.size if cfg.size != 'auto' else ('tiny' if cfg.data == 'sample' else 'base')
-    if cfg.model == 'pit': return PiT(**common, **PIT_SIZES[size])
+    if cfg.model == 'pit': return PiT(**common, **PIT_SIZES[cfg.size_name()])
     if cfg.model.startswith('vitar'):   # the merger's target: the token grid of the smallest training resolution
         return ViTAR(**common, merger='avgpool' if cfg.model == 'vitar-avgpool' else 'atm',
                      target_grid=(res[0] // cfg.patch_size,) * 2, **cfg.model_size())
