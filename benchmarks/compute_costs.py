@@ -18,7 +18,7 @@ from speed_memory import PeakMemory, sync, write_result  # also fixes glibc's mm
 
 import torch
 import torch.nn.functional as F
-from rivit.core import RIViT
+from rivit.core import RIViT, list_models
 
 def ints(s): return [int(v) for v in s.split(',') if v]
 
@@ -75,7 +75,7 @@ def main():
             for r in a.eval_res:
                 with PeakMemory(device) as mem: infer(e, r); sync(device)
                 infer_mb[r] = round(mem.peak, 1)
-            row = {'pos': pos, 'embed': e, 'model': f"{'vanilla' if e == 'patch' else 'conv'}-{pos}",
+            row = {'pos': pos, 'embed': e, 'model': list_models(family='report', embedding=e, pos_enc=pos)[0],
                    'tokens': {r: models[e].patch_embed.grid_size(r, r)[0] * models[e].patch_embed.grid_size(r, r)[1] for r in a.eval_res},
                    'train_step_s': round(med(times[e]['train']), 4), 'train_peak_mb': round(train_mb, 1),
                    'infer_s': {r: round(med(times[e][r]), 4) for r in a.eval_res}, 'infer_peak_mb': infer_mb}

@@ -6,6 +6,7 @@ import json, sys
 import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt
+from rivit.core import model_entry
 
 def main(src, dst):
     d = json.load(open(src))
@@ -13,7 +14,7 @@ def main(src, dst):
     fig, axs = plt.subplots(1, 2, figsize=(11, 4))
     for m in models:
         rows = sorted((r for r in d['rows'] if r['model'] == m), key=lambda r: r['res'])
-        style = dict(ls='--' if m.startswith('vanilla') else ':' if m.startswith('timm') else '-', marker='o')
+        style = dict(ls=':' if m == 'timm-vit' else '--' if model_entry(m).tags.get('embedding') == 'patch' else '-', marker='o')
         axs[0].plot([r['res'] for r in rows], [r['train_img_per_s'] for r in rows], label=m, **style)
         axs[1].plot([r['res'] for r in rows], [r['train_peak_mb'] for r in rows], label=m, **style)
     axs[0].set_ylabel('training images/s'); axs[1].set_ylabel('peak training memory above baseline (MB)')

@@ -58,11 +58,10 @@ def make_model(name, num_classes=10, dim=192, depth=6, heads=3, res=128):
         from timm.models.vision_transformer import VisionTransformer
         return VisionTransformer(img_size=res, patch_size=8, embed_dim=dim, depth=depth, num_heads=heads, mlp_ratio=4.0,
                                  num_classes=num_classes, class_token=True, global_pool='token')
-    from rivit.train import OTHER_MODELS, TrainConfig, build_model
-    if name in OTHER_MODELS:  # PiT, ViTAR, ResFormer at the 'base' size, built as rivit-train builds them for 96/128/160 px training
-        return build_model(TrainConfig(model=name, size='base', data='imagenette', train_res=(96, 128, 160)), num_classes)
-    from rivit.core import RIViT
-    return RIViT.from_name(name, num_classes=num_classes, dim=dim, depth=depth, heads=heads)
+    from rivit.core import create_model, model_entry
+    if model_entry(name).tags.get('family') != 'report':  # PiT, ViTAR, ResFormer at their 'base' size, as rivit-train builds them
+        return create_model(name, 'base', num_classes=num_classes, train_res=(96, 128, 160))
+    return create_model(name, 'base', num_classes=num_classes, train_res=(96, 128, 160), dim=dim, depth=depth, heads=heads)
 
 def measure(name, res, batch_size, device, steps, warmup):
     torch.manual_seed(0)
@@ -133,11 +132,19 @@ def write_result(path, device, settings, **measured):
         print(f'\nwrote {path}')
     return result
 
-MODELS = ['vanilla-learned', 'vanilla-sinusoidal', 'vanilla-relative', 'conv-learned', 'conv-sinusoidal', 'conv-relative', 'timm-vit']
+def default_models():
+    "The report's six models (from rivit's registry) and timm's VisionTransformer."
+    from rivit.core import list_models
+    return list_models(family='report') + ['timm-vit']
+
+def plain_vit():
+    "The registry's name for the report's baseline: plain patches with a learned encoding (compared with timm's ViT)."
+    from rivit.core import list_models
+    return list_models(family='report', embedding='patch', pos_enc='learned')[0]
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--models', default=','.join(MODELS), help='comma-separated; rivit names (also pit, vitar, vitar-avgpool, resformer) or timm-vit')
+    p.add_argument('--models', default=None, help='comma-separated registered models (rivit-train --list-models) or timm-vit (default: the report\'s six and timm-vit)')
     p.add_argument('--res', default='96,128,160,256,320', help='comma-separated square resolutions')
     p.add_argument('--batch-size', type=int, default=16)
     p.add_argument('--steps', type=int, default=3, help='timed repetitions (the fastest is reported)')
@@ -162,17 +169,17 @@ def main():
     rows = []
     print(f"{'model':20s} {'px':>4s} {'train img/s':>11s} {'infer img/s':>11s} {'train MB':>9s} {'infer MB':>9s}", flush=True)
     for res in [int(r) for r in a.res.split(',')]:
-        for name in a.models.split(','):
+        for name in (a.models.split(',') if a.models else default_models()):
             r = measure(name, res, a.batch_size, device, a.steps, a.warmup)
             rows.append(r)
             print(f"{name:20s} {res:4d} {r['train_img_per_s']:11.1f} {r['infer_img_per_s']:11.1f} {r['train_peak_mb']:9.1f} {r['infer_peak_mb']:9.1f}", flush=True)
     ratios = {}
     for res in sorted({r['res'] for r in rows}):
         get = {r['model']: r for r in rows if r['res'] == res}
-        if 'timm-vit' in get and 'vanilla-learned' in get:
-            ratios[res] = round(get['vanilla-learned']['train_s_per_batch'] / get['timm-vit']['train_s_per_batch'], 3)
+        if 'timm-vit' in get and plain_vit() in get:
+            ratios[res] = round(get[plain_vit()]['train_s_per_batch'] / get['timm-vit']['train_s_per_batch'], 3)
     if ratios:
-        print('\nrivit vanilla-learned train-step time / timm VisionTransformer train-step time, measured one after the other')
+        print(f'\nrivit {plain_vit()} train-step time / timm VisionTransformer train-step time, measured one after the other')
         print('(noisy: see --paired for the alternating comparison):')
         for res, v in ratios.items(): print(f'  {res:4d} px: {v:.3f}')
     write_result(a.out, device, a, rows=rows, vanilla_over_timm_train_time=ratios)

@@ -6,9 +6,9 @@ Docs: https://rivit-course.github.io/rivit/data.html.md"""
 
 # %% auto #0
 __all__ = ['IMAGENETTE_CLASSES', 'IMAGE_EXTENSIONS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'sample_dir', 'DownloadError',
-           'imagenette_root', 'find_images', 'CorruptImageError', 'load_rgb', 'to_normalized_tensor', 'to_image',
-           'report_augmentations', 'MultiResolution', 'eval_transform', 'ImageFolderDataset', 'ShardSampler',
-           'get_datasets', 'make_loader', 'set_epoch']
+           'imagenette_root', 'find_images', 'CorruptImageError', 'load_rgb', 'check_image_files',
+           'to_normalized_tensor', 'to_image', 'report_augmentations', 'MultiResolution', 'eval_transform',
+           'ImageFolderDataset', 'ShardSampler', 'get_datasets', 'make_loader', 'set_epoch']
 
 # %% ../nbs/05_data.ipynb #5ad6c868
 import os
@@ -86,9 +86,24 @@ def load_rgb(path:str|Path) -> Image.Image:
             if im.mode.startswith('I'):  # 16/32-bit grayscale: scale to 8 bit before converting
                 im = im.point(lambda v: v * (255 / max(im.getextrema()[1], 1))).convert('L')
             return im.convert('RGB')
+    except Image.DecompressionBombError as e:  # more than twice Image.MAX_IMAGE_PIXELS: refused, not decoded
+        raise CorruptImageError(f'Could not read image {path}: {e} Shrink the image (or raise PIL.Image.MAX_IMAGE_PIXELS '
+                                f'if you trust it).') from None
     except (OSError, SyntaxError, ValueError) as e:  # PIL's UnidentifiedImageError and truncated files are OSErrors
         raise CorruptImageError(f'Could not read image {path}: {e}. The file is truncated, corrupt or not an image; '
                                 f'delete or replace it and run again.') from None
+
+# %% ../nbs/05_data.ipynb #3d0b0e4f
+def check_image_files(paths, show:int=3):
+    "Decode every file in `paths` fully; raise one `CorruptImageError` that names the broken ones (the first `show`)."
+    broken = []
+    for path in paths:
+        try: load_rgb(path)
+        except CorruptImageError as e: broken.append((path, str(e).split(': ', 1)[1].split('. The file')[0]))
+    if broken:
+        names = ', '.join(f'{p} ({why})' for p, why in broken[:show]) + (', ...' if len(broken) > show else '')
+        raise CorruptImageError(f'{len(broken)} of {len(paths)} image files cannot be read: {names}. '
+                                f'Delete or replace them and run again.')
 
 # %% ../nbs/05_data.ipynb #14fcad90
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -162,6 +177,9 @@ def get_datasets(data:str='sample', train_res=(96, 128, 160), eval_res=(96, 128,
     "The multi-resolution training set and one evaluation set per resolution in `eval_res`."
     root = imagenette_root(data, download_dir)
     train = ImageFolderDataset(root/'train', MultiResolution(train_res), seed=seed)
+    if len(train.classes) < 2:
+        raise ValueError(f'{root}/train has one class folder ({train.classes[0]}): classification needs at least two, '
+                         f'one sub-folder of images per class.')
     evals = {r: ImageFolderDataset(root/'val', eval_transform(r)) for r in eval_res}
     for ds in evals.values():
         if ds.classes != train.classes: raise ValueError(f'{root}/train and {root}/val have different class folders.')

@@ -11,14 +11,15 @@ __all__ = ['ConvPatchEmbedding', 'count_macs']
 import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
-from .vit import PatchEmbedding
+from .vit import PatchEmbedding, Configurable
 
 # %% ../nbs/02_conv_embedding.ipynb #80b16e03
-class ConvPatchEmbedding(nn.Module):
+class ConvPatchEmbedding(Configurable, nn.Module):
     "Conv3x3 → ReLU → Conv3x3 → ReLU, adaptive average pool to `latent_size`, then `patch_size` patches: any (B, C, H, W) -> (B, 16, 16, dim)."
     def __init__(self, dim:int, in_channels:int=3, stem_channels:int=16, latent_size:int=64, patch_size:int=4):
         super().__init__()
-        if latent_size % patch_size: raise ValueError(f'latent_size={latent_size} must be a multiple of patch_size={patch_size}')
+        if not (patch_size > 0 and latent_size > 0 and latent_size % patch_size == 0):
+            raise ValueError(f'latent_size={latent_size} must be a positive multiple of patch_size={patch_size}')
         self.in_channels, self.latent_size = in_channels, latent_size
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, stem_channels, kernel_size=3, padding=1), nn.ReLU(inplace=True),

@@ -6,7 +6,7 @@ Docs: https://rivit-course.github.io/rivit/vitar.html.md"""
 
 # %% auto #0
 __all__ = ['merge_cells', 'next_grid', 'GridAttention', 'AdaptiveTokenMerger', 'AveragePoolMerger', 'FuzzyPositionalEncoding',
-           'MergingEmbedding', 'ViTAR']
+           'MergingEmbedding', 'ViTAR', 'vitar_geometry']
 
 # %% ../nbs/10_vitar.ipynb #9763dfd1
 import math
@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
 from .vit import ViT, FeedForward, PositionalEncoding, TransformerBlock
-from .core import ChecksImages, make_patch_embedding, make_positional_encoding
+from .core import ChecksImages, make_patch_embedding, make_positional_encoding, documented, register_model, middle, VIT_SIZES
 
 # %% ../nbs/10_vitar.ipynb #b2da8452
 @lru_cache(maxsize=32)
@@ -121,12 +121,25 @@ class MergingEmbedding(nn.Module):
         return tuple(min(g, t) for g, t in zip(self.patches.grid_size(height, width), self.merger.target))
     def forward(self, images): return self.merger(self.pos_enc(self.patches(images)))
 
+@documented
 class ViTAR(ChecksImages, ViT):
-    "ViTAR: patch tokens, a fuzzy (or other) positional encoding, an Adaptive Token Merger to a fixed grid, then a ViT."
-    def __init__(self, num_classes:int=10, merger:str='atm', pos_enc:str='fuzzy', *, dim:int=192, depth:int=6, heads:int=3,
-                 mlp_ratio:float=4.0, dropout:float=0., in_channels:int=3, image_size:int=128, patch_size:int=8,
-                 target_grid:tuple[int, int]=(12, 12), merger_heads:int|None=None):
-        self.config = {k: v for k, v in locals().items() if k not in ('self', '__class__')}
+    """ViTAR: patch tokens, a fuzzy (or other) positional encoding, an Adaptive Token Merger to a fixed grid, then a ViT.
+    Input: ImageNet-normalized float images (B, in_channels, H, W). Output: logits (B, num_classes)."""
+    def __init__(self,
+                 num_classes:int=10,            # one logit per class
+                 merger:str='atm',              # 'atm' (the Adaptive Token Merger) or 'avgpool' (the ablation)
+                 pos_enc:str='fuzzy',           # 'fuzzy' (FPE), 'learned' or 'sinusoidal', added before merging
+                 *,
+                 dim:int=192,                   # token width
+                 depth:int=6,                   # transformer blocks after the merger
+                 heads:int=3,                   # attention heads per block
+                 mlp_ratio:float=4.0,           # hidden width of each MLP, as a multiple of dim
+                 dropout:float=0.,              # dropout in the MLPs
+                 in_channels:int=3,             # channels of the input images
+                 image_size:int=128,            # training resolution the positional table's grid is made for
+                 patch_size:int=8,              # pixels per patch side
+                 target_grid:tuple[int, int]=(12, 12),  # the token grid the merger produces (smaller grids pass unchanged)
+                 merger_heads:int|None=None):   # heads of GridAttention (default: heads)
         patches = make_patch_embedding('patch', dim, in_channels, patch_size)
         grid = patches.grid_size(image_size, image_size)
         pe = FuzzyPositionalEncoding(dim, grid) if pos_enc == 'fuzzy' else make_positional_encoding(pos_enc, dim, grid)
@@ -136,3 +149,12 @@ class ViTAR(ChecksImages, ViT):
         super().__init__(MergingEmbedding(patches, pe, merge), None, num_classes=num_classes, dim=dim, depth=depth, heads=heads,
                          mlp_ratio=mlp_ratio, dropout=dropout)
         self.in_channels = in_channels
+
+# %% ../nbs/10_vitar.ipynb #10f1a7cc
+def vitar_geometry(train_res, patch_size:int, latent_size:int) -> dict:
+    "ViTAR's geometry rule: the table fits the middle training resolution; the merger's target is the smallest one's token grid."
+    return dict(image_size=middle(train_res), patch_size=patch_size, target_grid=(min(train_res) // patch_size,) * 2)
+
+for name, merger in [('vitar', 'atm'), ('vitar-avgpool', 'avgpool')]:
+    register_model(name, ViTAR, sizes=VIT_SIZES, geometry=vitar_geometry, merger=merger,
+                   tags=dict(family='beyond', chapter=10, embedding='patch', pos_enc='fuzzy', merger=merger))

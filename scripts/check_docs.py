@@ -65,21 +65,22 @@ def check(pages:dict):
         if not cond: raise AssertionError(msg)
     idx = found['index']
     need(any('experiments' in t.lower() and 'rivit.train' in t for t in idx.tables), 'index: chapter map table missing')
-    need(any('report' in t and 'conv-relative' in t and re.search(r'\d+\.\d\d', t) for t in idx.tables),
+    from rivit.experiments import MODELS, BEYOND, report_model
+    need(any('report' in t and report_model('conv', 'relative') in t and re.search(r'\d+\.\d\d', t) for t in idx.tables),
          'index: results summary table (ours beside the report) missing')
     exp = found['07_experiments']
     t41 = [t for t in exp.tables if 'positional encoding' in t and 'report: conv' in t]
     t42 = [t for t in exp.tables if 'report: 320 px' in t]
     need(t41 and t42, 'experiments: Table 4.1 or 4.2 missing')
-    for m in ('vanilla-learned', 'vanilla-sinusoidal', 'vanilla-relative', 'conv-learned', 'conv-sinusoidal', 'conv-relative'):
+    for m in MODELS:
         # each model's row starts with our numbers (a model without results would show *not run*)
         need(re.search(re.escape(m) + r'\s+\d{1,2}\.\d\d\s+\d{1,2}\.\d\d', t42[0]), f'experiments: Table 4.2 has no numbers of ours for {m}')
     need(len(exp.images) >= 2, f'experiments: expected the resolution plot and the curves, found {len(exp.images)} images')
-    need(all(any(m in t for t in exp.tables) for m in ('pit', 'vitar-avgpool', 'resformer')),
+    need(all(any(m in t for t in exp.tables) for m in BEYOND),
          'experiments: the beyond-the-report runs (PiT, ViTAR, ResFormer) are missing from the tables')
     need('resizing down wins' in ' '.join(exp.text).lower(), "experiments: the reading of the results is missing")
     cc = found['08_compute_costs']
-    need(any('resformer' in t and 'img/s' in t for t in cc.tables), 'compute costs: the PiT / ViTAR / ResFormer table is missing')
+    need(any(all(m in t for m in BEYOND) and 'img/s' in t for t in cc.tables), 'compute costs: the PiT / ViTAR / ResFormer table is missing')
     need(any('the report' in t and '64.3' in t for t in cc.tables), 'compute costs: claim table missing')
     need(len(cc.images) >= 1, 'compute costs: figure missing')
     for ch in ('01_vit', '02_conv_embedding', '03_positional_encodings'):

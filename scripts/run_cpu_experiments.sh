@@ -6,7 +6,7 @@
 # Choose runs with MODELS, e.g. MODELS="pit vitar" scripts/run_cpu_experiments.sh
 set -e
 cd "$(dirname "$0")/.."
-for m in ${MODELS:-conv-relative vanilla-relative conv-learned vanilla-learned conv-sinusoidal vanilla-sinusoidal pit vitar vitar-avgpool resformer}; do
+for m in ${MODELS:-$(python -c "from rivit.experiments import MODELS, BEYOND; print(*MODELS, *BEYOND)")}; do
   out=results/experiments/cpu/$m
   if [ -e $out/results.json ]; then echo "$m: done ($out/results.json)"; continue; fi
   mkdir -p $out

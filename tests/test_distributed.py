@@ -18,10 +18,12 @@ def test_two_processes_match_one(tmp_path):
     assert out.count('accuracy per evaluation resolution') == 1           # only rank 0 reports
     r1, r2 = (json.loads((d/'results.json').read_text()) for d in (one, two))
     assert r2['environment']['world_size'] == 2 and r1['environment']['world_size'] == 1
+    assert (r1['environment']['launcher'], r2['environment']['launcher']) == ('python', 'torchrun')
+    assert 'torch.distributed.run' in r2['command'] and '--nproc_per_node 2' in r2['command'], r2['command']   # the command that ran
     for a, b in zip(r1['eval'], r2['eval']):                               # 50 validation images: one image is 0.02
         assert abs(a['acc'] - b['acc']) <= 0.02, (r1['eval'], r2['eval'])
     for a, b in zip(r1['history'], r2['history']):
         assert abs(a['train_loss'] - b['train_loss']) < 1e-3, (r1['history'], r2['history'])
-    w1, w2 = (torch.load(d/'checkpoint.pt', weights_only=False)['model'] for d in (one, two))
+    w1, w2 = (torch.load(d/'checkpoint.pt')['model'] for d in (one, two))
     for k in w1:                                                            # same gradients up to summation order
         torch.testing.assert_close(w1[k], w2[k], atol=1e-4, rtol=1e-3, msg=k)

@@ -1,7 +1,7 @@
 "Cross-chapter checks on real Imagenette images from the shared copy, loaded with rivit.data."
 import torch
 import torch.nn.functional as F
-from rivit.core import RIViT
+from rivit.core import create_model, list_models
 from rivit.data import ImageFolderDataset, eval_transform, IMAGENETTE_CLASSES
 
 def real_batch(root, n_per_class=6, res=96):
@@ -21,8 +21,8 @@ def test_batch_is_real_imagenette(imagenette_root):
 def test_optimizer_steps_lower_the_loss_on_real_images(imagenette_root):
     torch.manual_seed(0)
     x, y, _ = real_batch(imagenette_root)
-    for name in ['conv-relative', 'vanilla-learned']:
-        model = RIViT.from_name(name, dim=64, depth=2, heads=2)
+    for name in list_models(family='report', pos_enc='relative')[-1:] + list_models(family='report', embedding='patch')[:1]:
+        model = create_model(name, 'tiny', dim=64, depth=2, heads=2)
         opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
         losses = []
         for _ in range(25):
