@@ -176,7 +176,7 @@ def model_entry(name:str) -> ModelEntry:
     if name not in MODELS: _import_model_modules()
     if name not in MODELS:
         close = difflib.get_close_matches(str(name), list(MODELS), n=1)
-        raise ValueError(f"unknown model {name!r}{f' (did you mean {close[0]!r}?)' if close else ''}: choose from {', '.join(MODELS)}")
+        raise ValueError(f"unknown model {name!r}{f' (did you mean {close[0]!r}?)' if close else ''}: choose from {', '.join(list_models())}")
     return MODELS[name]
 
 def list_models(**tags) -> list[str]:

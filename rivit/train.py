@@ -203,9 +203,8 @@ def read_checkpoint(path, map_location='cpu', need=('model', 'model_config')) ->
     if path.stat().st_size == 0:
         raise CheckpointError(f'{path} is empty (0 bytes): it was never written completely. Delete it to start again.')
     try: state = torch.load(path, map_location=map_location)
-    except Exception as e:
-        why = str(e).strip().splitlines()[0][:120]
-        raise CheckpointError(f'{path} is not a readable checkpoint ({type(e).__name__}: {why}): it is truncated, corrupt '
+    except Exception as e:   # torch raises UnpicklingError, RuntimeError, OSError, EOFError... for files it cannot read
+        raise CheckpointError(f'{path} is not a readable checkpoint ({type(e).__name__}): it is truncated, corrupt '
                               f'or another kind of file. Delete it to start again, or restore a copy.') from None
     missing = [k for k in need if not isinstance(state, dict) or k not in state]
     if missing: raise CheckpointError(f'{path} is not a rivit checkpoint: it has no {", ".join(missing)}.')
