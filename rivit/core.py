@@ -7,16 +7,18 @@ Docs: https://rivit-course.github.io/rivit/rivit.html.md"""
 # %% auto #0
 __all__ = ['PATCH_EMBEDDINGS', 'POSITIONAL_ENCODINGS', 'VIT_SIZES', 'MODELS', 'DEFAULT_MODEL', 'REPORT_ACCURACY',
            'make_patch_embedding', 'make_positional_encoding', 'check_images', 'ChecksImages', 'documented', 'RIViT',
-           'middle', 'vit_geometry', 'ModelEntry', 'register_model', 'model_entry', 'list_models', 'create_model']
+           'middle', 'vit_geometry', 'ModelEntry', 'register_model', 'model_entry', 'list_models', 'create_model',
+           'repository_url', 'fetch', 'pretrained', 'pretrained_results']
 
 # %% ../nbs/04_rivit.ipynb #89e7e9a9
-import difflib, importlib, math, pkgutil
+import difflib, importlib, json, math, os, pkgutil
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Callable
 import torch
 import torch.nn as nn
 from fastcore.docments import docments
-from .vit import ViT, PatchEmbedding, PositionalEncoding, LearnedPositionalEncoding, TransformerBlock, Configurable, rebuild
+from .vit import ViT, attention_weights, PatchEmbedding, PositionalEncoding, LearnedPositionalEncoding, TransformerBlock, Configurable, rebuild
 from .embedding import ConvPatchEmbedding
 from .posenc import SinusoidalPositionalEncoding, RelativePositionalEncoding
 
@@ -129,7 +131,8 @@ class RIViT(ChecksImages, ViT):
         return f"RIViT({'-'.join(names) if all(isinstance(n, str) for n in names) else 'custom'})"
 
 # %% ../nbs/04_rivit.ipynb #4ff01049
-VIT_SIZES = {'tiny':  dict(dim=64, depth=4, heads=2),     # CPU scale: ~0.2 M parameters
+VIT_SIZES = {'tiny':  dict(dim=64, depth=4, heads=2),     # ~0.2 M parameters: quick CPU runs
+             'mini':  dict(dim=96, depth=6, heads=3),     # ~0.7 M parameters
              'small': dict(dim=128, depth=6, heads=4),
              'base':  dict(dim=192, depth=6, heads=3)}    # the report's size: ViT-Tiny's width at half its depth
 
@@ -171,7 +174,7 @@ def _import_model_modules():
     for m in pkgutil.iter_modules(rivit.__path__):
         if not m.name.startswith('_'): importlib.import_module(f'rivit.{m.name}')
 
-def model_entry(name:str) -> ModelEntry:
+def model_entry(name:str) -> 'ModelEntry':
     "The registry entry of `name`, or a ValueError that lists the names (and the closest one)."
     if name not in MODELS: _import_model_modules()
     if name not in MODELS:
@@ -210,3 +213,37 @@ REPORT_ACCURACY = {  # the report's Tables 4.1 and 4.2 (%); resolutions it does 
 for (embed, pos), report in REPORT_ACCURACY.items():
     register_model(f"{'vanilla' if embed == 'patch' else embed}-{pos}", RIViT, sizes=VIT_SIZES, report=report,
                    tags=dict(family='report', chapter=4, embedding=embed, pos_enc=pos), patch_embed=embed, pos_enc=pos)
+
+# %% ../nbs/04_rivit.ipynb #0502e774
+def repository_url() -> str:
+    "The course repository, from the installed package's metadata (pyproject.toml's [project.urls] Repository)."
+    from importlib.metadata import metadata
+    urls = dict(u.split(', ', 1) for u in metadata('rivit').get_all('Project-URL') or [])
+    return urls['Repository']
+
+def fetch(path:str, cache:str|Path|None=None) -> Path:
+    "A file of the course repository, e.g. 'results/experiments/cpu/conv-relative/results.json': from this checkout, else downloaded once."
+    import rivit, urllib.request
+    local = Path(rivit.__file__).resolve().parents[1]/path            # an editable install or a clone
+    if local.exists(): return local
+    base = os.environ.get('RIVIT_ASSETS_URL') or repository_url().replace('//github.com/', '//raw.githubusercontent.com/') + '/main'
+    target = Path(cache or os.environ.get('RIVIT_CACHE') or Path.home()/'.cache'/'rivit')/path
+    if not target.exists():
+        url, tmp = f"{base.rstrip('/')}/{path}", target.with_name(target.name + '.part')
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try: urllib.request.urlretrieve(url, tmp)
+        except (OSError, ValueError) as e:
+            raise FileNotFoundError(f'{path} is not in this checkout and could not be downloaded from {url} ({e}). '
+                                    f'Clone the repository, or set RIVIT_ASSETS_URL to a copy of it.') from None
+        tmp.rename(target)
+    return target
+
+def pretrained(name:str, scale:str='cpu', map_location='cpu') -> nn.Module:
+    "The trained `name` of chapter 7 at `scale` (results/experiments/SCALE/NAME/weights.pt), in eval mode."
+    from rivit.train import load_model   # chapter 6's loader; imported here because rivit.train builds on this module
+    model_entry(name)                    # an unknown name lists the registered ones
+    return load_model(fetch(f'results/experiments/{scale}/{name}/weights.pt'), map_location).eval()
+
+def pretrained_results(name:str, scale:str='cpu') -> dict:
+    "The results.json of that run: its command, hardware, history and accuracy at every test resolution."
+    return json.loads(fetch(f'results/experiments/{scale}/{name}/results.json').read_text())

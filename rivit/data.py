@@ -8,16 +8,20 @@ Docs: https://rivit-course.github.io/rivit/data.html.md"""
 __all__ = ['IMAGENETTE_CLASSES', 'IMAGE_EXTENSIONS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'sample_dir', 'DownloadError',
            'imagenette_root', 'find_images', 'CorruptImageError', 'load_rgb', 'check_image_files',
            'to_normalized_tensor', 'to_image', 'report_augmentations', 'MultiResolution', 'eval_transform',
-           'ImageFolderDataset', 'ShardSampler', 'get_datasets', 'make_loader', 'set_epoch']
+           'ImageFolderDataset', 'ShardSampler', 'get_datasets', 'make_loader', 'set_epoch', 'DecodedImages',
+           'augmentation_params', 'crop_flip_rotate', 'adjust_hue', 'color_jitter', 'normalize', 'resize',
+           'augment_batch', 'DeviceLoader']
 
 # %% ../nbs/05_data.ipynb #5ad6c868
-import os
+import math, os
 from pathlib import Path
 import torch
+import torch.nn.functional as F
 from torch.utils.data import Dataset, DataLoader, Sampler, DistributedSampler
 from torchvision import datasets
 from torchvision.transforms import v2
 from PIL import Image
+from tqdm.auto import tqdm
 
 # %% ../nbs/05_data.ipynb #0abe7daa
 IMAGENETTE_CLASSES = {
@@ -198,3 +202,140 @@ def set_epoch(loader:DataLoader, epoch:int):
     "Move a loader's sampler and dataset to `epoch` (new shuffle and augmentation draws)."
     if hasattr(loader.sampler, 'set_epoch'): loader.sampler.set_epoch(epoch)
     if hasattr(loader.dataset, 'set_epoch'): loader.dataset.set_epoch(epoch)
+
+# %% ../nbs/05_data.ipynb #a68c888e
+class DecodedImages(Dataset):
+    "Every image of a file list decoded once into one uint8 tensor, `pixels`: (N, 3, size, width), shorter side `size`."
+    def __init__(self, samples:list, classes:list, size:int, crop:bool=False, max_aspect:float=2.0, workers:int=0):
+        self.samples, self.classes, self.size, self.epoch = samples, classes, size, 0
+        self.labels = torch.tensor([label for _, label in samples])
+        prepare = _Prepare(size, crop, max_aspect)   # crop=True: the evaluation transform's center square instead
+        files = DataLoader([p for p, _ in samples], batch_size=None, num_workers=workers, collate_fn=prepare)
+        decoded = list(tqdm(files, total=len(samples), desc=f'decoding {len(samples)} images at {size} px', leave=False))
+        self.width = max(img.shape[-1] for img, _ in decoded)
+        self.pixels = torch.zeros(len(samples), 3, size, self.width, dtype=torch.uint8)  # zero-padded on the right
+        self.widths = torch.tensor([img.shape[-1] for img, _ in decoded])                 # each image's true width
+        self.transposed = torch.tensor([t for _, t in decoded])                           # portrait images lie on their side
+        for i, (img, _) in enumerate(decoded): self.pixels[i, :, :, :img.shape[-1]] = img
+
+    def __len__(self): return len(self.samples)
+    def set_epoch(self, epoch:int): self.epoch = epoch
+
+class _Prepare:
+    "Decode one file: shorter side to `size` (PIL, antialiased) and either the center square or the image on its side if portrait."
+    def __init__(self, size, crop, max_aspect):
+        self.resize, self.crop, self.long = v2.Resize(size, antialias=True), v2.CenterCrop(size) if crop else None, math.ceil(size * max_aspect)
+    def __call__(self, path):
+        img = self.resize(load_rgb(path))
+        x = v2.functional.pil_to_tensor(self.crop(img) if self.crop else img)   # (3, h, w) uint8
+        portrait = x.shape[1] > x.shape[2]
+        if portrait: x = x.transpose(1, 2)
+        if x.shape[2] > self.long: x = v2.functional.center_crop(x, [x.shape[1], self.long])  # beyond 2:1, keep the middle
+        return x.contiguous(), portrait
+
+# %% ../nbs/05_data.ipynb #1c51b947
+def augmentation_params(seed:int, epoch:int, indices, widths, size:int, degrees:float=15., jitter=(0.2, 0.2, 0.2, 0.1)) -> dict:
+    "The report's random draws for each sample `indices[k]` (of width `widths[k]`), from a generator seeded by (seed, epoch, index)."
+    b, c, s, h = jitter
+    rows = []
+    for i, w in zip(indices.tolist(), widths.tolist()):
+        g = torch.Generator().manual_seed(_sample_seed(seed, epoch, i))
+        u = torch.rand(7, generator=g, dtype=torch.float64).tolist()
+        rows.append([math.floor(u[0] * (w - size + 1)), u[1] < 0.5, degrees * (2 * u[2] - 1), 1 + b * (2 * u[3] - 1),
+                     1 + c * (2 * u[4] - 1), 1 + s * (2 * u[5] - 1), h * (2 * u[6] - 1), *torch.randperm(4, generator=g).tolist()])
+    t = torch.tensor(rows, dtype=torch.float64).reshape(-1, 11)
+    return dict(left=t[:, 0].long(), flip=t[:, 1].bool(), angle=t[:, 2].float(), brightness=t[:, 3].float(),
+                contrast=t[:, 4].float(), saturation=t[:, 5].float(), hue=t[:, 6].float(), order=t[:, 7:].long())
+
+# %% ../nbs/05_data.ipynb #c408d36c
+def crop_flip_rotate(pixels, transposed, left, flip, angle, size:int):
+    "Crop `size`×`size` at column `left`, flip, rotate by `angle`° counter-clockwise (nearest, black corners): (B, 3, size, size) uint8."
+    B, C, H, W = pixels.shape
+    dev, c = pixels.device, (size - 1) / 2
+    d = torch.arange(size, device=dev, dtype=torch.float32) - c                        # offsets from the center
+    a = torch.deg2rad(angle.to(dev, torch.float32))[:, None, None]                    # (B, 1, 1)
+    sign = 1 - 2 * flip.to(dev, torch.float32)[:, None, None]                         # -1 mirrors the source column
+    dx, dy = d[None, None, :], d[None, :, None]                                       # output columns, rows
+    col = torch.round(c + sign * (torch.cos(a) * dx - torch.sin(a) * dy))             # (B, size, size)
+    row = torch.round(c + torch.sin(a) * dx + torch.cos(a) * dy)
+    inside = (col >= 0) & (col <= size - 1) & (row >= 0) & (row <= size - 1)
+    col, row, left = col.clamp_(0, size - 1).long(), row.clamp_(0, size - 1).long(), left.to(dev)[:, None, None]
+    # the crop's left edge is along the stored long side: the columns, or the rows of an image lying on its side
+    index = torch.where(transposed.to(dev)[:, None, None], col * W + row + left, row * W + col + left).flatten(1)  # (B, size²)
+    out = pixels.flatten(2).gather(2, index[:, None].expand(B, C, -1))                # (B, 3, size²)
+    return out.mul_(inside.flatten(1)[:, None]).view(B, C, size, size)
+
+# %% ../nbs/05_data.ipynb #c75a8733
+def _gray(x): return (x * x.new_tensor((0.2989, 0.587, 0.114))[:, None, None]).sum(1, keepdim=True)  # (B, 1, H, W), torchvision's weights
+
+def adjust_hue(x, shift):
+    "Rotate the hue of a (B, 3, H, W) batch in [0, 1] by `shift` (fractions of a turn, one per image), as torchvision does."
+    r, g, b = x.split(1, 1)                                                  # (B, 1, H, W) each
+    value = x.amax(1, keepdim=True)
+    chroma = value - x.amin(1, keepdim=True)
+    is_r, is_g = r == value, g == value                                      # the largest channel; the first on ties, as torchvision
+    h6 = torch.where(is_r, g - b, torch.where(is_g, (b - r).add_(2 * chroma), (r - g).add_(4 * chroma)))  # hue × 6 × chroma
+    h6 = h6.div_(chroma.clamp(min=1e-12)).add_(6 * shift[:, None, None, None]).remainder_(6)
+    k = (h6 + x.new_tensor((5., 3., 1.))[None, :, None, None]).remainder_(6)                         # (B, 3, H, W)
+    return value - chroma * torch.minimum(k, 4 - k).clamp_(0, 1)
+
+def color_jitter(x, brightness, contrast, saturation, hue, order):
+    "torchvision's ColorJitter on a float batch in [0, 1], in place: image i applies adjustment order[i, k] in round k."
+    per_image = lambda v: v[:, None, None, None]
+    for k in range(4):                               # adjustments: 0 brightness, 1 contrast, 2 saturation, 3 hue
+        op = order[:, k]
+        gray = _gray(x)
+        target = torch.where(per_image(op == 2), gray, torch.where(per_image(op == 1), gray.mean((2, 3), keepdim=True), 0.))
+        f = torch.where(op == 0, brightness, torch.where(op == 1, contrast, torch.where(op == 2, saturation, 1.)))
+        x.mul_(per_image(f)).add_(target.mul_(per_image(1 - f))).clamp_(0, 1)     # f = 1 leaves an image unchanged
+        if (i := (op == 3).nonzero().squeeze(1)).numel(): x[i] = adjust_hue(x[i], hue[i])
+    return x
+
+# %% ../nbs/05_data.ipynb #7183da16
+def normalize(x):
+    "uint8 (B, 3, H, W) -> float, ImageNet-normalized: `to_normalized_tensor`'s last two steps, on a batch."
+    return v2.functional.normalize(v2.functional.to_dtype(x, torch.float32, scale=True), IMAGENET_MEAN, IMAGENET_STD)
+
+def resize(x, size:int):
+    "Antialiased bilinear resize of a uint8 batch to `size`×`size`: PIL's BILINEAR within 2 gray levels on the CPU (uint8, channels last)."
+    if x.device.type == 'cpu': return F.interpolate(x.contiguous(memory_format=torch.channels_last), size=(size, size), mode='bilinear', antialias=True)
+    return F.interpolate(x.float(), size=(size, size), mode='bilinear', antialias=True).round_().clamp_(0, 255).to(torch.uint8)
+
+def augment_batch(pixels, transposed, params:dict, resolutions, chunk:int|None=None) -> tuple:
+    "The report's augmentations of a uint8 batch on its device, at every resolution: a tuple of normalized (B, 3, r, r), low to high."
+    resolutions = sorted(resolutions); top = resolutions[-1]
+    chunk = chunk or (32 if pixels.device.type == 'cpu' else len(pixels))
+    if len(pixels) > chunk:
+        parts = [augment_batch(pixels[i:i + chunk], transposed[i:i + chunk], {k: v[i:i + chunk] for k, v in params.items()}, resolutions, chunk)
+                 for i in range(0, len(pixels), chunk)]
+        return tuple(torch.cat(xs) for xs in zip(*parts))
+    p = {k: v.to(pixels.device) for k, v in params.items()}
+    x = crop_flip_rotate(pixels, transposed, p['left'], p['flip'], p['angle'], top).float().div_(255)  # (B, 3, top, top)
+    x = color_jitter(x, p['brightness'], p['contrast'], p['saturation'], p['hue'], p['order'])
+    x = x.mul_(255).round_().to(torch.uint8)
+    return tuple(normalize(x if r == top else resize(x, r)) for r in resolutions)
+
+# %% ../nbs/05_data.ipynb #6ec1b982
+class DeviceLoader:
+    "Batches of a `DecodedImages` cache on `device`, augmented there when training: yields what `make_loader` yields."
+    def __init__(self, images:'DecodedImages', batch_size:int=64, train:bool=True, resolutions=(96, 128, 160), device='cpu',
+                 seed:int=0, rank:int=0, world_size:int=1):
+        self.dataset, self.batch_size, self.train, self.device = images, batch_size, train, torch.device(device)
+        self.resolutions, self.seed = tuple(sorted(resolutions)), seed
+        if train and images.size != self.resolutions[-1]:
+            raise ValueError(f'the cache holds {images.size} px images; training at {self.resolutions[-1]} px needs a cache of that size')
+        self.sampler = (DistributedSampler(images, num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=True)
+                        if train else ShardSampler(len(images), rank, world_size))
+
+    def __len__(self): return len(self.sampler) // self.batch_size if self.train else math.ceil(len(self.sampler) / self.batch_size)
+
+    def __iter__(self):
+        order = torch.tensor(list(self.sampler))
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            i = order[start:start + self.batch_size]
+            x = self.dataset.pixels[i]                                      # (B, 3, size, width) uint8
+            if self.device.type == 'cuda': x = x.pin_memory()
+            x, y = x.to(self.device, non_blocking=True), self.dataset.labels[i].to(self.device, non_blocking=True)
+            if not self.train: yield normalize(x), y; continue
+            params = augmentation_params(self.seed, self.dataset.epoch, i, self.dataset.widths[i], self.resolutions[-1])
+            yield augment_batch(x, self.dataset.transposed[i], params, self.resolutions), y

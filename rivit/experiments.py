@@ -18,6 +18,7 @@ import torch
 import matplotlib.pyplot as plt
 from .core import list_models, model_entry
 from .train import TrainConfig, load_model, read_checkpoint, fit, parse_args, format_table
+from .posenc import figure_explorer
 from .data import IMAGENETTE_CLASSES, load_rgb, eval_transform, to_image
 
 # %% ../nbs/07_experiments.ipynb #d001204e
@@ -293,17 +294,9 @@ def explorer_panel(model, path, res:int, classes:list[str], fit_res:int=96):
     return fig
 
 def resolution_explorer(model, paths, classes:list[str], resolutions=range(64, 321, 16), start:int=96):
-    "An ipywidgets explorer: pick an image and drag the test resolution; the panel redraws."
+    "An explorer (chapter 3's `figure_explorer`): pick an image and drag the test resolution; the panel redraws."
     import ipywidgets as W
-    from IPython.display import display
     image = W.Dropdown(options=[(f'{IMAGENETTE_CLASSES[Path(p).parent.name]}: {Path(p).name}', p) for p in paths], description='image')
     res = W.SelectionSlider(options=list(resolutions), value=start, description='resolution', continuous_update=False)
-    out = W.Output()
-    def draw(*_):
-        fig = explorer_panel(model, image.value, res.value, classes)
-        with out:
-            out.clear_output(wait=True); display(fig)
-        plt.close(fig)
-    image.observe(draw, 'value'); res.observe(draw, 'value')
-    draw()
-    return W.VBox([W.HBox([image, res]), out])
+    return figure_explorer(lambda image, res: explorer_panel(model, image, res, classes), image=image, res=res)
+

@@ -7,7 +7,7 @@ Docs: https://rivit-course.github.io/rivit/positional_encodings.html.md"""
 # %% auto #0
 __all__ = ['RELATIVE_SCORES', 'sinusoidal_1d', 'sinusoidal_2d', 'SinusoidalPositionalEncoding', 'relative_position_index',
            'table_scores', 'PairScores', 'pair_scores', 'relative_method', 'RelativePositionBias',
-           'RelativePositionalEncoding']
+           'RelativePositionalEncoding', 'figure_explorer']
 
 # %% ../nbs/03_positional_encodings.ipynb #999d2fce
 from functools import lru_cache
@@ -46,7 +46,7 @@ class SinusoidalPositionalEncoding(PositionalEncoding):
 # %% ../nbs/03_positional_encodings.ipynb #56033672
 @lru_cache(maxsize=8)
 def relative_position_index(grid:tuple[int, int], max_distance:int, num_prefix_tokens:int=1, device:str='cpu'):
-    "(N, N) index into a relative table for N = prefix + gh*gw tokens: clipped 2D offset of key from query; prefix pairs use the last row."
+    "(N, N) index into a relative table for N = prefix + gh·gw tokens: clipped 2D offset of key from query; prefix pairs use the last row."
     gh, gw = grid
     side = 2 * max_distance + 1
     clipped = lambda n: (torch.arange(n)[None, :] - torch.arange(n)[:, None]).clamp(-max_distance, max_distance) + max_distance  # (n, n): key minus query
@@ -135,3 +135,23 @@ class RelativePositionalEncoding(PositionalEncoding):
         super().__init__()
         self.max_distance = max_distance
     def attention_bias(self, heads:int, head_dim:int): return RelativePositionBias(head_dim, self.max_distance)
+
+# %% ../nbs/03_positional_encodings.ipynb #11e96610
+def figure_explorer(make_figure, **controls):
+    "Display ipywidgets `controls` and `make_figure(**their values)` redrawn when one changes, with a PNG of the first frame for static pages."
+    import base64, io
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+    out = W.Output()
+    def draw(*_):
+        fig = make_figure(**{name: c.value for name, c in controls.items()})
+        out.outputs = (); out.append_display_data(fig); plt.close(fig)
+        return fig
+    for c in controls.values(): c.observe(draw, 'value')
+    box, png = W.VBox([W.HBox(list(controls.values())), out]), io.BytesIO()
+    draw().savefig(png, format='png', dpi=100, bbox_inches='tight')
+    display({'application/vnd.jupyter.widget-view+json': {'version_major': 2, 'version_minor': 0, 'model_id': box.model_id},
+             'image/png': base64.b64encode(png.getvalue()).decode(),
+             'text/plain': 'An interactive figure: run the notebook to use it.'}, raw=True)
+    return box

@@ -10,8 +10,8 @@ __all__ = ['RUN_FILES', 'ERRORS', 'distillation_loss', 'MultiResolutionLoss', 'w
            'setup_distributed', 'launcher', 'CheckpointError', 'rng_states', 'set_rng_states', 'unwrap',
            'save_checkpoint', 'read_checkpoint', 'load_model', 'TrainConfig', 'field_help', 'resolutions',
            'config_parser', 'to_args', 'TrainingInterrupted', 'prepare_output', 'config_changes', 'environment',
-           'git_state', 'command_line', 'finite', 'plot_history', 'prepare_run', 'make_optimizer', 'restore', 'fit',
-           'run_epoch', 'finish', 'parse_args', 'run_config', 'format_table', 'main']
+           'git_state', 'command_line', 'finite', 'plot_history', 'prepare_run', 'make_optimizer', 'restore',
+           'training_loaders', 'fit', 'run_epoch', 'finish', 'parse_args', 'run_config', 'format_table', 'main']
 
 # %% ../nbs/06_train.ipynb #bd293e79
 import argparse, ast, errno, inspect, io, json, linecache, math, os, platform, random, shlex, shutil, sys, time, tokenize, types
@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from .vit import import_path, rebuild, RebuildError
 from .core import DEFAULT_MODEL, create_model, model_entry, list_models
 from .data import (sample_dir, get_datasets, make_loader, set_epoch, eval_transform, check_image_files, ImageFolderDataset,
-                        CorruptImageError, DownloadError)
+                        DecodedImages, DeviceLoader, CorruptImageError, DownloadError)
 
 # %% ../nbs/06_train.ipynb #e8026034
 def distillation_loss(student_logits, teacher_logits):
@@ -89,9 +89,9 @@ def gather_in_order(items:list) -> list:
 # %% ../nbs/06_train.ipynb #0d606a3b
 def train_one_epoch(model, loader, optimizer, scheduler, device, *, loss_fn=None, scaler=None, amp=True, grad_clip=0., desc='train'):
     "One epoch of multi-resolution training, one optimizer step per batch; returns mean cross-entropy and accuracy over resolutions."
-    model.train()
+    model.train()   # progress bar on the first process only (an explicit disable= would override TQDM_DISABLE)
     loss_fn, total = loss_fn or MultiResolutionLoss(), torch.zeros(3, dtype=torch.float64)  # cross-entropy sum, correct, count
-    for step, (xs, y) in enumerate(bar := tqdm(loader, desc=desc, leave=False, disable=not is_main())):
+    for step, (xs, y) in enumerate(bar := tqdm(loader, desc=desc, leave=False, **({} if is_main() else dict(disable=True)))):
         y, previous, order = y.to(device, non_blocking=True), None, loss_fn.order(len(xs))
         for n, i in enumerate(order):   # DDP: exchange gradients once, after the last resolution
             sync = n == len(order) - 1 or not isinstance(model, DistributedDataParallel)
@@ -244,6 +244,7 @@ class TrainConfig:
     grad_clip: float = 1.0                # largest gradient norm; 0 disables clipping
     distill: float = 0.                   # self-distillation weight (chapter 11): each resolution learns from the next higher one
     seed: int = 0                         # seeds initialization, shuffling and augmentations
+    pipeline: str = 'device'              # device: decode every image once, augment batches on the training device (chapter 5); pil: per image, in workers
     workers: int|None = None              # DataLoader workers per process (default: min(4, cores))
     amp: bool = True                      # mixed precision on CUDA (no effect on CPU)
     compile: bool = False                 # torch.compile the model (CUDA)
@@ -251,6 +252,7 @@ class TrainConfig:
     out: str|None = None                  # output folder (default: runs/MODEL-DATA)
 
     RESUME_MAY_CHANGE: ClassVar[tuple] = ('workers', 'compile', 'download_dir', 'out')
+    BEFORE_IT_EXISTED: ClassVar[dict] = {'pipeline': 'pil'}   # what a checkpoint from before a setting existed ran with, if not the default
 
     def __post_init__(self):
         self.train_res, self.eval_res = tuple(self.train_res), tuple(self.eval_res)
@@ -261,7 +263,7 @@ class TrainConfig:
         return self.size if self.size != 'auto' else ('tiny' if self.data == 'sample' else 'base')
 
 # %% ../nbs/06_train.ipynb #66d89771
-def _check(cfg:TrainConfig):
+def _check(cfg:'TrainConfig'):
     def bad(name, why): raise ValueError(f"--{name.replace('_', '-')} {why}")
     entry = model_entry(cfg.model)                                    # an unknown name lists the registered ones
     if cfg.size_name() not in entry.sizes: bad('size', f'must be one of {", ".join(entry.sizes)} or auto for {cfg.model}, got {cfg.size!r}')
@@ -272,6 +274,7 @@ def _check(cfg:TrainConfig):
     for name, low in [('epochs', 1), ('batch_size', 1), ('patch_size', 1), ('latent_size', 4)]:
         if getattr(cfg, name) < low: bad(name, f'must be at least {low}, got {getattr(cfg, name)}')
     if cfg.workers is not None and cfg.workers < 0: bad('workers', f'must be 0 or more, got {cfg.workers}')
+    if cfg.pipeline not in ('device', 'pil'): bad('pipeline', f'must be device or pil, got {cfg.pipeline!r}')
     for name, low, high in [('lr', 0, math.inf), ('weight_decay', 0, math.inf), ('warmup_epochs', 0, math.inf),
                             ('label_smoothing', 0, 1), ('grad_clip', 0, math.inf), ('distill', 0, math.inf)]:
         v = getattr(cfg, name)
@@ -355,11 +358,11 @@ def prepare_output(out, *, resume:bool=False, overwrite:bool=False, need_bytes:i
         for f in held: (out/f).unlink()
 
 # %% ../nbs/06_train.ipynb #f127028a
-def config_changes(saved:dict, cfg:TrainConfig) -> dict:
+def config_changes(saved:dict, cfg:'TrainConfig') -> dict:
     "{setting: (checkpoint's value, this run's)} for the settings that differ and may not change on resume."
     plain = lambda v: list(v) if isinstance(v, tuple) else v
     now, defaults = {k: plain(v) for k, v in asdict(cfg).items()}, asdict(TrainConfig())
-    old = lambda k: plain(saved.get(k, defaults[k]))   # a checkpoint from before a setting existed ran with its default
+    old = lambda k: plain(saved.get(k, TrainConfig.BEFORE_IT_EXISTED.get(k, defaults[k])))   # a checkpoint from before a setting existed
     return {k: (old(k), v) for k, v in now.items() if k not in TrainConfig.RESUME_MAY_CHANGE and old(k) != v}
 
 def environment(device) -> dict:
@@ -410,7 +413,7 @@ def plot_history(history:list, title:str=''):
     return fig
 
 # %% ../nbs/06_train.ipynb #b05eaa06
-def prepare_run(cfg:TrainConfig, resume:bool, overwrite:bool, rank:int, world_size:int, device):
+def prepare_run(cfg:'TrainConfig', resume:bool, overwrite:bool, rank:int, world_size:int, device):
     "Every check before the first step; returns the datasets, the model (on `device`) and the checkpoint to resume (or None)."
     cfg.check()
     if cfg.batch_size % world_size: raise ValueError(f'--batch-size {cfg.batch_size} must be divisible by the number of processes ({world_size})')
@@ -435,7 +438,7 @@ def prepare_run(cfg:TrainConfig, resume:bool, overwrite:bool, rank:int, world_si
     return train_ds, eval_ds, model, state
 
 # %% ../nbs/06_train.ipynb #0b74aaa1
-def make_optimizer(model, cfg:TrainConfig, steps_per_epoch:int, device):
+def make_optimizer(model, cfg:'TrainConfig', steps_per_epoch:int, device):
     "AdamW with warm-up and cosine decay (stepped every batch), and mixed precision on CUDA: (optimizer, scheduler, scaler, amp)."
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = warmup_cosine(optimizer, round(cfg.warmup_epochs * steps_per_epoch), cfg.epochs * steps_per_epoch)
@@ -450,8 +453,23 @@ def restore(state:dict, model, optimizer, scheduler, scaler) -> tuple[int, list,
     set_rng_states(state['rng'])
     return state['epoch'] + 1, state['history'], state.get('sittings', [])
 
+# %% ../nbs/06_train.ipynb #64a5702c
+def training_loaders(cfg:'TrainConfig', train_ds, eval_ds:dict, loader, device, rank:int=0, world_size:int=1) -> tuple:
+    "The training loader and {res: validation loader} at the training resolutions, by `cfg.pipeline` (`loader` makes a PIL-path loader)."
+    if cfg.pipeline == 'pil': return loader(train_ds, True), {r: loader(eval_ds[r], False) for r in cfg.train_res}
+    top, n_val = max(cfg.train_res), len(eval_ds[cfg.train_res[0]])
+    need = len(train_ds) * 3 * top * top * 1.5 + n_val * 3 * sum(r * r for r in cfg.train_res)   # uint8, room for wide images
+    free = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_AVPHYS_PAGES') if hasattr(os, 'sysconf') else math.inf
+    if need > 0.8 * free:
+        raise ValueError(f'--pipeline device needs about {need / 1e9:.1f} GB of memory for the decoded images and {free / 1e9:.1f} GB are free: '
+                         f'use --pipeline pil (decodes every image every epoch), or smaller --train-res')
+    workers, per_rank = cfg.workers if cfg.workers is not None else min(4, os.cpu_count() or 1), cfg.batch_size // world_size
+    cache = lambda ds, size, crop: DecodedImages(ds.samples, ds.classes, size, crop=crop, workers=workers)
+    train = DeviceLoader(cache(train_ds, top, False), per_rank, True, cfg.train_res, device, cfg.seed, rank, world_size)
+    return train, {r: DeviceLoader(cache(eval_ds[r], r, True), per_rank, False, (r,), device, cfg.seed, rank, world_size) for r in cfg.train_res}
+
 # %% ../nbs/06_train.ipynb #af33a57c
-def fit(cfg:TrainConfig, resume:bool=False, overwrite:bool=False, on_epoch_end=None, argv:list|None=None) -> dict:
+def fit(cfg:'TrainConfig', resume:bool=False, overwrite:bool=False, on_epoch_end=None, argv:list|None=None) -> dict:
     "Train and evaluate as `cfg` says; write checkpoint.pt, results.json, predictions.json and curves.png into `cfg.out`."
     rank, world_size, device = setup_distributed()
     env = environment(device)  # hardware, versions, launcher and git state of the code this run starts with
@@ -459,7 +477,7 @@ def fit(cfg:TrainConfig, resume:bool=False, overwrite:bool=False, on_epoch_end=N
     train_ds, eval_ds, model, state = prepare_run(cfg, resume, overwrite, rank, world_size, device)
     per_rank, pin, out = cfg.batch_size // world_size, device.type == 'cuda', Path(cfg.out)
     loader = lambda ds, train: make_loader(ds, per_rank, train, cfg.workers, cfg.seed, rank, world_size, pin)
-    train_dl = loader(train_ds, True)
+    train_dl, val_dl = training_loaders(cfg, train_ds, eval_ds, loader, device, rank, world_size)
     optimizer, scheduler, scaler, use_amp = make_optimizer(model, cfg, len(train_dl), device)
     config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
     command = command_line(argv if argv is not None else to_args(cfg), env)
@@ -471,8 +489,8 @@ def fit(cfg:TrainConfig, resume:bool=False, overwrite:bool=False, on_epoch_end=N
     loss_fn, t0, epoch, saved = MultiResolutionLoss(cfg.label_smoothing, cfg.distill), time.time(), start, start - 1
     try:
         for epoch in range(start, cfg.epochs + 1):
-            history.append(run_epoch(net, model, train_dl, {r: loader(eval_ds[r], False) for r in cfg.train_res}, optimizer,
-                                     scheduler, device, epoch, cfg, loss_fn=loss_fn, scaler=scaler, amp=use_amp))
+            history.append(run_epoch(net, model, train_dl, val_dl, optimizer, scheduler, device, epoch, cfg,
+                                     loss_fn=loss_fn, scaler=scaler, amp=use_amp))
             if is_main():
                 save_checkpoint(out/'checkpoint.pt', model=model, classes=train_ds.classes, optimizer=optimizer.state_dict(),
                                 scheduler=scheduler.state_dict(), scaler=scaler.state_dict() if scaler else None, epoch=epoch,
@@ -493,7 +511,7 @@ def fit(cfg:TrainConfig, resume:bool=False, overwrite:bool=False, on_epoch_end=N
         train_images=len(train_ds), history=history, train_seconds_this_process=round(time.time() - t0, 1)))
 
 # %% ../nbs/06_train.ipynb #430d9029
-def run_epoch(net, model, train_dl, val_dl:dict, optimizer, scheduler, device, epoch:int, cfg:TrainConfig, **kwargs) -> dict:
+def run_epoch(net, model, train_dl, val_dl:dict, optimizer, scheduler, device, epoch:int, cfg:'TrainConfig', **kwargs) -> dict:
     "Train one epoch, validate at the training resolutions, print a line; the epoch's history entry."
     set_epoch(train_dl, epoch)
     t = time.time()
@@ -507,7 +525,7 @@ def run_epoch(net, model, train_dl, val_dl:dict, optimizer, scheduler, device, e
                         f"val loss {h['val_loss']:.3f} acc {h['val_acc']:.3f}  ({h['seconds']:.0f}s)", flush=True)
     return h
 
-def finish(model, cfg:TrainConfig, eval_ds:dict, loader, device, amp:bool, results:dict) -> dict:
+def finish(model, cfg:'TrainConfig', eval_ds:dict, loader, device, amp:bool, results:dict) -> dict:
     "Evaluate at every `eval_res` and the resize-down baseline above the training range; write the result files."
     table, preds = evaluate_resolutions(model, {r: loader(eval_ds[r], False) for r in cfg.eval_res}, device, amp)
     top = max(cfg.train_res)
@@ -533,7 +551,7 @@ def parse_args(argv=None) -> tuple[dict, dict]:
     given = vars(p.parse_args(argv))
     return given, {k: given.pop(k) for k in ('resume', 'overwrite', 'list_models')}
 
-def run_config(given:dict, resume:bool) -> TrainConfig:
+def run_config(given:dict, resume:bool) -> 'TrainConfig':
     "The run's config: the given settings over the defaults, or over the checkpoint's settings when resuming."
     cfg = TrainConfig(**given)
     if resume and (Path(cfg.out)/'checkpoint.pt').exists():

@@ -7,7 +7,7 @@ Docs: https://rivit-course.github.io/rivit/vit.html.md"""
 # %% auto #0
 __all__ = ['patchify', 'import_path', 'encode_argument', 'RebuildError', 'import_object', 'decode_argument', 'rebuild',
            'Configurable', 'PatchEmbedding', 'explicit_attention', 'Attention', 'FeedForward', 'TransformerBlock',
-           'PositionalEncoding', 'resample_pos_embed', 'LearnedPositionalEncoding', 'ViT']
+           'PositionalEncoding', 'resample_pos_embed', 'LearnedPositionalEncoding', 'ViT', 'attention_weights']
 
 # %% ../nbs/01_vit.ipynb #61ac1484
 import functools, importlib, inspect, math, sys
@@ -19,7 +19,7 @@ from einops import rearrange
 # %% ../nbs/01_vit.ipynb #190b5470
 def patchify(images:torch.Tensor, # (B, C, H, W), H and W multiples of `patch_size`
              patch_size:int):
-    "Cut `images` into non-overlapping `patch_size` squares: (B, H/P, W/P, P*P*C)."
+    "Cut `images` into non-overlapping `patch_size` squares: (B, H/P, W/P, P·P·C)."
     return rearrange(images, 'b c (h p1) (w p2) -> b h w (p1 p2 c)', p1=patch_size, p2=patch_size)
 
 # %% ../nbs/01_vit.ipynb #e0dfd711
@@ -104,11 +104,13 @@ class PatchEmbedding(Configurable, nn.Module):
 
 # %% ../nbs/01_vit.ipynb #fc55c7f2
 def explicit_attention(q, k, v, # (B, heads, N, head_dim)
-                       bias=None): # additive logit bias, broadcastable to (B, heads, N, N)
+                       bias=None, # additive logit bias, broadcastable to (B, heads, N, N)
+                       return_weights:bool=False): # also return the attention weights softmax(...): (B, heads, N, N)
     "softmax(q kᵀ/√d + bias) v, written out; the reference for `F.scaled_dot_product_attention`."
     logits = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, heads, N, N)
     if bias is not None: logits = logits + bias
-    return logits.softmax(dim=-1) @ v                           # (B, heads, N, head_dim)
+    weights = logits.softmax(dim=-1)                            # (B, heads, N, N): each row sums to 1
+    return (weights @ v, weights) if return_weights else weights @ v   # (B, heads, N, head_dim)
 
 # %% ../nbs/01_vit.ipynb #ada4ae4a
 class Attention(nn.Module):
@@ -122,7 +124,7 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
         self.pos_bias, self.value_mixer = pos_bias, value_mixer
-        self.fused = True
+        self.fused, self.weights = True, None   # fused=False: the explicit path, which keeps the weights
 
     def forward(self, x,            # (B, N, dim)
                 grid=None):         # (gh, gw) of the patch tokens, for `pos_bias`
@@ -131,7 +133,7 @@ class Attention(nn.Module):
         if self.pos_bias is not None:  # S_rel is added to QKᵀ before scaling: softmax((QKᵀ + S_rel)/√d)
             bias = self.pos_bias(q, grid) / math.sqrt(self.head_dim)                                # (B, heads, N, N)
         if self.fused: out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
-        else:          out = explicit_attention(q, k, v, bias)                                        # (B, heads, N, head_dim)
+        else:          out, self.weights = explicit_attention(q, k, v, bias, return_weights=True)    # (B, heads, N, head_dim)
         if self.value_mixer is not None: out = out + self.value_mixer(v, grid)                       # (B, heads, N, head_dim)
         return self.proj(rearrange(out, 'b h n d -> b n (h d)'))
 
@@ -204,7 +206,7 @@ class LearnedPositionalEncoding(PositionalEncoding):
 class ViT(Configurable, nn.Module):
     "A Vision Transformer assembled from a patch embedding and a positional encoding (equations 1-4)."
     def __init__(self, patch_embed:nn.Module,          # images (B, C, H, W) -> token grid (B, gh, gw, dim)
-                 pos_enc:PositionalEncoding|None=None,   # token grid -> token grid, and optional per-layer attention bias
+                 pos_enc:'PositionalEncoding|None'=None,   # token grid -> token grid, and optional per-layer attention bias
                  num_classes:int=10, dim:int=192, depth:int=6, heads:int=3, mlp_ratio:float=4.0, dropout:float=0.,
                  block=TransformerBlock): # called as block(dim, heads, mlp_ratio, dropout, pos_bias=...): swap in another token mixer
         super().__init__()
@@ -224,7 +226,7 @@ class ViT(Configurable, nn.Module):
             if m.bias is not None: nn.init.zeros_(m.bias)
 
     def forward_features(self, images):
-        "All tokens after the last block, class token first: (B, 1 + gh*gw, dim)."
+        "All tokens after the last block, class token first: (B, 1 + gh·gw, dim)."
         x = self.pos_enc(self.patch_embed(images))                           # (B, gh, gw, dim)
         grid = tuple(x.shape[1:3])
         x = rearrange(x, 'b h w d -> b (h w) d')                             # (B, N, dim)
@@ -233,3 +235,16 @@ class ViT(Configurable, nn.Module):
         return self.norm(x)                                                   # (4)
 
     def forward(self, images): return self.head(self.forward_features(images)[:, 0])  # (B, num_classes)
+
+# %% ../nbs/01_vit.ipynb #6cb10052
+@torch.no_grad()
+def attention_weights(model:nn.Module, images:torch.Tensor) -> list:
+    "The attention weights of every `Attention` layer of `model` on `images`, first layer first: a list of (B, heads, N, N)."
+    layers = [m for m in model.modules() if isinstance(m, Attention)]
+    fused = [m.fused for m in layers]
+    try:
+        for m in layers: m.fused = False
+        model(images)
+        return [m.weights for m in layers]
+    finally:
+        for m, f in zip(layers, fused): m.fused, m.weights = f, None

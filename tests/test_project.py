@@ -1,5 +1,5 @@
 "The project's promises about itself: the README's commands are the ones CI runs and the landing page shows."
-import json, subprocess
+import json, re, subprocess
 from conftest import ROOT
 
 def readme_block(heading):
@@ -20,9 +20,15 @@ def test_landing_page_shows_the_same_commands():
         assert readme_block(heading) in index
 
 def test_every_chapter_has_title_badge_and_colab_install():
+    "The badge is a cell of its own after the title (nbdev drops the rest of the title cell from the page)."
     for nb in sorted((ROOT/'nbs').glob('[0-9]*.ipynb')):
         cells = json.loads(nb.read_text())['cells']
-        assert ''.join(cells[0]['source']).startswith('# '), nb.name
-        assert f'colab.research.google.com/github/rivit-course/rivit/blob/main/nbs/{nb.name}' in ''.join(cells[0]['source']), nb.name
-        install = [c for c in cells[:4] if c['cell_type'] == 'code' and 'google.colab' in ''.join(c['source'])]
+        assert ''.join(cells[0]['source']).startswith('# ') and 'colab' not in ''.join(cells[0]['source']), nb.name
+        assert re.search(rf'colab.research.google.com/github/[^/]+/[^/]+/blob/main/nbs/{nb.name}', ''.join(cells[1]['source'])), nb.name
+        install = [c for c in cells[:5] if c['cell_type'] == 'code' and 'google.colab' in ''.join(c['source'])]
         assert install and ''.join(install[0]['source']).startswith('#| hide'), nb.name
+
+def test_repository_url_is_stated_once():
+    "Badges and Colab install cells agree with pyproject.toml's Repository URL (scripts/sync_repo_url.py writes them)."
+    out = subprocess.run(['python', 'scripts/sync_repo_url.py', '--check'], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr

@@ -1,0 +1,25 @@
+#!/bin/bash
+# Pilot runs for chapter 7's CPU-scale protocol (issue 13): which model size, for how many epochs, gives the most
+# accuracy per CPU-minute on the 2-core machine? Each pilot is a plain `rivit-train` run of conv-sinusoidal (the best
+# of the six at the old scale) at the CPU scale's resolutions, on the shared 224 px Imagenette copy, with the
+# device data path; the pilots of one group take about the same time, so their accuracies compare sizes at equal cost.
+# Output: results/pilots/cpu/<pilot>/ (results.json, predictions.json, curves.png, stdout.txt, GNU time's time.txt).
+# A pilot whose results.json exists is skipped; an interrupted one resumes from its checkpoint. Choose pilots with
+# PILOTS="size-mini-4ep" scripts/run_pilots.sh
+set -e
+cd "$(dirname "$0")/.."
+data=${RIVIT_DATA:-../shared/data/imagenette2-224}
+common="--data $data --train-res 64,80,96 --eval-res 64,80,96,192 --batch-size 64 --latent-size 40 --patch-size 8 --lr 0.002 --warmup-epochs 1"
+declare -A pilot=(
+  [size-tiny-6ep]="--model conv-sinusoidal --size tiny --epochs 6"
+  [size-mini-4ep]="--model conv-sinusoidal --size mini --epochs 4"
+  [size-small-3ep]="--model conv-sinusoidal --size small --epochs 3"
+)
+for p in ${PILOTS:-size-tiny-6ep size-mini-4ep size-small-3ep}; do
+  out=results/pilots/cpu/$p
+  if [ -e $out/results.json ]; then echo "$p: done ($out/results.json)"; continue; fi
+  mkdir -p $out
+  resume=$([ -e $out/checkpoint.pt ] && echo --resume || true)
+  echo "$p: running, output in $out/stdout.txt"
+  /usr/bin/time -a -v -o $out/time.txt rivit-train ${pilot[$p]} $common --out $out $resume >> $out/stdout.txt 2>> $out/stderr.txt
+done

@@ -1,0 +1,72 @@
+"""Write the repository URL of `pyproject.toml` ([project.urls] Repository) into every place a notebook needs it.
+
+The URL is stated once, in pyproject.toml. Its two copies in the notebooks cannot be computed when the notebook
+runs, because Colab opens the bare notebook from GitHub. They are:
+
+- the "Open in Colab" badge of every chapter: a markdown cell of its own, right after the title cell (nbdev turns
+  the title cell into the page's front matter, and anything else in that cell would not be shown);
+- the hidden first code cell that, in Colab, pip-installs rivit from the repository.
+
+nbdev takes the docs and source links from pyproject.toml itself, and the installed package reads the URL from
+its own metadata (`rivit.core.repository_url`).
+
+    python scripts/sync_repo_url.py           # rewrite the notebooks to match pyproject.toml
+    python scripts/sync_repo_url.py --check   # list what does not match; exit 1 if anything does (tests/test_project.py)
+"""
+import argparse, json, re, sys, tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BADGE_ID = 'colab-badge'
+INSTALL_MARK = "if 'google.colab' in sys.modules:"
+
+def repository() -> tuple[str, str]:
+    "(owner, name) of the GitHub repository in pyproject.toml."
+    url = tomllib.loads((ROOT/'pyproject.toml').read_text())['project']['urls']['Repository']
+    m = re.fullmatch(r'https://github\.com/([^/]+)/([^/]+?)/?', url)
+    if not m: sys.exit(f'pyproject.toml: [project.urls] Repository must be https://github.com/OWNER/NAME, got {url!r}')
+    return m.group(1), m.group(2)
+
+def badge(owner, name, notebook:str, branch='main') -> str:
+    return (f'[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]'
+            f'(https://colab.research.google.com/github/{owner}/{name}/blob/{branch}/nbs/{notebook})')
+
+def install_cell(owner, name) -> str:
+    return ('#| hide\n'
+            '# In Colab: install rivit (and what it needs that Colab lacks) from the course repository.\n'
+            'import sys, subprocess\n'
+            f'{INSTALL_MARK}\n'
+            f"    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', 'rivit @ git+https://github.com/{owner}/{name}'], check=True)")
+
+def lines(text:str) -> list: return text.splitlines(True)
+
+def synced(nb:dict, notebook:str, owner, name) -> dict:
+    "The notebook with its badge cell and Colab install cell as pyproject.toml says."
+    cells = nb['cells']
+    title = ''.join(cells[0]['source'])
+    cells[0]['source'] = lines(re.sub(r'\n*\[!\[Open In Colab\][^\n]*', '', title).rstrip('\n'))
+    cells[:] = [c for c in cells if c.get('id') != BADGE_ID]
+    cells.insert(1, {'cell_type': 'markdown', 'id': BADGE_ID, 'metadata': {}, 'source': lines(badge(owner, name, notebook))})
+    for c in cells[:5]:
+        if c['cell_type'] == 'code' and INSTALL_MARK in ''.join(c['source']): c['source'] = lines(install_cell(owner, name))
+    return nb
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--check', action='store_true', help='only report notebooks that do not match')
+    a = p.parse_args()
+    owner, name = repository()
+    stale = []
+    for path in sorted((ROOT/'nbs').glob('*.ipynb')):
+        text = path.read_text()
+        nb = synced(json.loads(text), path.name, owner, name)
+        if not any(INSTALL_MARK in ''.join(c['source']) for c in nb['cells'][:5]): stale.append(f'{path.name}: no Colab install cell')
+        new = json.dumps(nb, indent=1, ensure_ascii=False) + '\n'
+        if new != text:
+            stale.append(path.name)
+            if not a.check: path.write_text(new)
+    if a.check and stale:
+        sys.exit(f'not in sync with pyproject.toml ({owner}/{name}): {", ".join(stale)}. Run: python scripts/sync_repo_url.py')
+    print(f'{"checked" if a.check else "synced"} {owner}/{name}' + (f'; rewrote {", ".join(stale)}' if stale and not a.check else ''))
+
+if __name__ == '__main__': main()
