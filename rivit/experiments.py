@@ -16,7 +16,7 @@ import argparse, json, os, sys
 from pathlib import Path
 import torch
 import matplotlib.pyplot as plt
-from .core import list_models, model_entry
+from .core import list_models, model_entry, fetch, pretrained
 from .train import TrainConfig, load_model, read_checkpoint, fit, parse_args, format_table
 from .posenc import figure_explorer
 from .data import IMAGENETTE_CLASSES, load_rgb, eval_transform, to_image
@@ -95,10 +95,16 @@ def is_conv(model:str) -> bool: return model_entry(model).tags.get('embedding') 
 # the test resolution of each scale that stands where the report's 256 and 320 px stand (1.6-1.67× and 2× the largest training resolution)
 REPORT_RES = {'gpu': {256: 256, 320: 320}, 'cpu': {256: 160, 320: 192}}
 
-def load_results(scale:str, root:str|Path='results/experiments', models=MODELS) -> dict:
-    "The finished experiments of `scale` among `models`, {model: results}, in that order."
-    root = Path(root)/scale
-    return {m: json.loads((root/m/'results.json').read_text()) for m in models if (root/m/'results.json').exists()}
+def load_results(scale:str, root:str|Path|None=None, models=MODELS) -> dict:
+    "The finished experiments of `scale` among `models`, {model: results}, in that order: from `root`, or the course's committed runs."
+    if root is not None:
+        root = Path(root)/scale
+        return {m: json.loads((root/m/'results.json').read_text()) for m in models if (root/m/'results.json').exists()}
+    found = {}
+    for m in models:   # the checkout's files, or in Colab the repository's (chapter 4's `fetch`); a run not committed is missing
+        try: found[m] = json.loads(fetch(f'results/experiments/{scale}/{m}/results.json').read_text())
+        except FileNotFoundError: pass
+    return found
 
 def accuracy(results:dict, res:int|str) -> float:
     "Accuracy in % at test resolution `res`, or 'val': the mean over the training resolutions."
@@ -140,6 +146,8 @@ def table_4_2(results:dict, scale:str) -> str:
         lines.append(f"| {m} | {' | '.join(ours)} | {report} |")
     return '\n'.join(lines)
 
+
+# %% ../nbs/07_experiments.ipynb #eca4751f
 def summary_table(results:dict, scale:str) -> str:
     "A compact summary for the landing page: ours at the training resolutions and at 2× the largest, beside the report's."
     at2 = REPORT_RES[scale][320]; top = max(SCALES[scale]['train_res'])
@@ -161,6 +169,7 @@ def baseline_table(results:dict, scale:str) -> str:
         lines.append(f'| {m} | {accuracy(r, top):.2f} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
+# %% ../nbs/07_experiments.ipynb #b98a0202
 def _se(results:dict, res) -> float:
     "Binomial standard error (in points) of an accuracy on the validation set; 'val' averages three correlated sets, so use one."
     p, n = accuracy(results, res) / 100, results['val_images']

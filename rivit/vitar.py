@@ -57,6 +57,7 @@ class GridAttention(nn.Module):
         x = mean + self.proj(rearrange(out, '(b m) h 1 d -> b m (h d)', b=B))                # (B, M, dim)
         return x + self.mlp(self.norm_ffn(x))
 
+# %% ../nbs/10_vitar.ipynb #f817a6df
 class AdaptiveTokenMerger(nn.Module):
     "ATM: GridAttention applied again and again (shared weights) until the token grid is `target` (smaller grids pass unchanged)."
     def __init__(self, dim:int, target:tuple[int, int]=(8, 8), heads:int=4, mlp_ratio:float=4.0):

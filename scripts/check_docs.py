@@ -1,6 +1,9 @@
 """Check the docs site without Quarto: what a reader would see, as far as it can be built here.
 
-1. nbdev's docs processors (`nbdev.serve.proc_nbs`) over every chapter, into `_proc/` (what Quarto would render);
+1. nbdev's docs processors (`nbdev.serve.proc_nbs`) over every chapter, into `_proc/` (what Quarto would render),
+   scanned for what a reader would miss or trip over: the chapter's teaching code hidden (e.g. `def patchify` in
+   chapter 1), no Colab badge, no recap / exercises / link to the next chapter, no runtime, no links, `/tmp/` paths
+   in outputs, `__main__.` in signatures, a widget shown as its repr without a picture, a frozen progress bar;
 2. `jupyter nbconvert --to html` of every processed chapter, into `_check/html/`;
 3. assertions on that HTML: no error outputs anywhere; the landing page has its chapter map and a results table
    drawn from committed results; the experiments chapter has Tables 4.1 and 4.2 with the report's columns and its
@@ -91,12 +94,49 @@ def check(pages:dict):
         print(f'{k:28s} {len(p.tables):3d} tables {len(p.images):3d} figures')
     return found
 
+TEACHING_CODE = {'01_vit': 'def patchify', '02_conv_embedding': 'class ConvPatchEmbedding', '03_positional_encodings': 'def relative_position_index',
+                 '04_rivit': 'class RIViT', '05_data': 'def crop_flip_rotate', '06_train': 'def train_one_epoch',
+                 '07_experiments': 'def table_4_1', '09_pit': 'class PiT', '10_vitar': 'class GridAttention', '11_resformer': 'class ResFormer'}
+
+def defects(proc:Path) -> list[str]:
+    "What a reader of the processed notebooks (what Quarto renders) would miss or trip over."
+    found = []
+    for path in sorted((ROOT/'nbs').glob('*.ipynb')):   # nbdev's docs kernel re-runs such cells: their saved outputs would be replaced
+        for c in json.loads(path.read_text())['cells']:
+            src = ''.join(c['source'])
+            lines = [l for l in src.split('\n') if l.strip() and not l.startswith('#')]
+            imports = [l for l in lines if re.match(r'(from \S+ import |import )', l)]
+            if c['cell_type'] == 'code' and imports and len(imports) < len(lines) and not src.startswith('#| export') and 'google.colab' not in src:
+                found.append(f'{path.stem}: cell {c.get("id")} mixes imports and other code (move the imports to the imports cell)')
+    for path in sorted(proc.glob('*.ipynb')):
+        stem, cells = path.stem, json.loads(path.read_text())['cells']
+        code = '\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'code')
+        md = '\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'markdown')
+        if stem in TEACHING_CODE and TEACHING_CODE[stem] not in code: found.append(f'{stem}: the teaching code ({TEACHING_CODE[stem]}) is hidden')
+        if f'blob/main/nbs/{stem}.ipynb' not in md or 'colab-badge.svg' not in md: found.append(f'{stem}: no Colab badge on the page')
+        if stem != 'index':
+            for part in ('## Recap', '## Exercises', 'Next: ['): 
+                if part not in md: found.append(f'{stem}: no {part.strip("#[ ")}')
+            if 'Runs top to bottom in about' not in md: found.append(f'{stem}: no runtime')
+            if 'https://' not in md.replace('colab.research.google.com', ''): found.append(f'{stem}: no links to papers or pages')
+        for c in cells:
+            for o in c.get('outputs', []):
+                data, text = o.get('data', {}), json.dumps(o)
+                if '/tmp/' in text: found.append(f'{stem}: an output shows a /tmp/ path (cell {c.get("id")})')
+                shown = ''.join(data.get('text/markdown', '')) if isinstance(data.get('text/markdown', ''), (str, list)) else ''
+                if '```python' in shown and '__main__.' in shown: found.append(f'{stem}: a signature shows __main__. (cell {c.get("id")})')
+                plain = ''.join(data.get('text/plain', ''))
+                if re.match(r'(VBox|HBox|interactive)\(children', plain) and not any(k.startswith('image/') for k in data):
+                    found.append(f'{stem}: a widget shows as its repr, with no picture (cell {c.get("id")})')
+                if re.search(r'\d+/\d+ \[\d\d:\d\d<', plain): found.append(f'{stem}: a frozen progress bar (cell {c.get("id")})')
+    return found
+
 def browser() -> str:
     for name in ('chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'):
         if shutil.which(name): return shutil.which(name)
     raise SystemExit('no chromium or google-chrome binary found: install one (Debian: apt-get install chromium) or pass --no-screenshots')
 
-def screenshots(stems=('index', '07_experiments', '01_vit'), height=2400):
+def screenshots(stems=('index', '07_experiments', '01_vit', '03_positional_encodings', '04_rivit', '05_data'), height=2400):
     from PIL import Image, ImageStat
     (OUT/'screenshots').mkdir(parents=True, exist_ok=True)
     exe = browser()
@@ -117,7 +157,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--no-screenshots', action='store_true')
     a = p.parse_args()
-    pages = to_html(process())
+    proc = process()
+    problems = defects(proc)
+    if problems: raise SystemExit('docs defects:\n  ' + '\n  '.join(problems))
+    pages = to_html(proc)
     check(pages)
     if not a.no_screenshots: screenshots()
     print('docs check passed')

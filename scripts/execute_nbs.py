@@ -97,6 +97,18 @@ def run(path:str, check:bool, timeout:int) -> tuple[str, list[str], float]:
     if not check: path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
     return path.name, problems, secs
 
+RUNTIMES = ROOT/'nbs'/'runtimes.json'
+
+def record_runtimes(times:dict):
+    "Write each chapter's measured run time (seconds, top to bottom, slow cells skipped) and the machine into nbs/runtimes.json."
+    import platform
+    data = json.loads(RUNTIMES.read_text()) if RUNTIMES.exists() else {'seconds': {}}
+    cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor()) \
+        if Path('/proc/cpuinfo').exists() else platform.processor()
+    data['machine'] = f'{cpu}, {os.cpu_count()} cores'
+    data['seconds'].update({k: round(v) for k, v in times.items()})
+    RUNTIMES.write_text(json.dumps(data, indent=1, sort_keys=True) + '\n')
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('notebooks', nargs='*', help='default: every notebook in nbs/')
@@ -105,15 +117,18 @@ def main():
     p.add_argument('--timeout', type=int, default=600, help='seconds per cell')
     a = p.parse_args()
     nbs = a.notebooks or [str(f) for f in sorted((ROOT/'nbs').glob('*.ipynb'))]
-    failed = []
+    failed, times = [], {}
     # one fresh process per notebook: IPython's shell is a per-process singleton
     with ProcessPoolExecutor(a.n_workers, mp_context=multiprocessing.get_context('spawn'), max_tasks_per_child=1) as pool:
         for name, problems, secs in pool.map(run, nbs, [a.check] * len(nbs), [a.timeout] * len(nbs)):
             print(f"{name}: {'ok' if not problems else 'FAILED'} ({secs:.0f} s)", flush=True)
             for pr in problems: print(f'  {pr}', flush=True)
             if problems: failed.append(name)
+            elif secs: times[name] = secs
     if not a.check:
         for nb in nbs: subprocess.run(['nbdev-clean', '--fname', nb], cwd=ROOT, check=True)
+        record_runtimes(times)
+        subprocess.run([sys.executable, str(ROOT/'scripts'/'sync_repo_url.py')], cwd=ROOT, check=True)   # the badges state the runtimes
     if failed:
         sys.exit(f"{len(failed)} notebook(s) {'have stale outputs or fail' if a.check else 'fail'}: {', '.join(failed)}. "
                  f"Re-execute with: python scripts/execute_nbs.py {' '.join('nbs/' + f for f in failed)}")

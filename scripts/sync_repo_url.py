@@ -27,9 +27,19 @@ def repository() -> tuple[str, str]:
     if not m: sys.exit(f'pyproject.toml: [project.urls] Repository must be https://github.com/OWNER/NAME, got {url!r}')
     return m.group(1), m.group(2)
 
+def runtime(notebook:str) -> str:
+    "How long the chapter takes, from nbs/runtimes.json (written by scripts/execute_nbs.py when it re-executes it)."
+    path = ROOT/'nbs'/'runtimes.json'
+    data = json.loads(path.read_text()) if path.exists() else {'seconds': {}}
+    secs = data['seconds'].get(notebook)
+    if secs is None: return ''
+    minutes = max(1, round(secs / 60))
+    return (f" Runs top to bottom in about {minutes} min on a CPU ({data['machine']}; measured). In Colab, its code runs on the "
+            f"CPU as well (2 cores), so expect about the same plus a minute to install rivit; the chapter itself needs no GPU.")
+
 def badge(owner, name, notebook:str, branch='main') -> str:
     return (f'[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]'
-            f'(https://colab.research.google.com/github/{owner}/{name}/blob/{branch}/nbs/{notebook})')
+            f'(https://colab.research.google.com/github/{owner}/{name}/blob/{branch}/nbs/{notebook})' + runtime(notebook))
 
 def install_cell(owner, name) -> str:
     return ('#| hide\n'
