@@ -32,3 +32,9 @@ def test_repository_url_is_stated_once():
     "Badges and Colab install cells agree with pyproject.toml's Repository URL (scripts/sync_repo_url.py writes them)."
     out = subprocess.run(['python', 'scripts/sync_repo_url.py', '--check'], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+def test_readme_states_the_measured_runtimes():
+    "The README's range of chapter run times is the range in nbs/runtimes.json (rounded to minutes, as the badges say)."
+    secs = json.loads((ROOT/'nbs'/'runtimes.json').read_text())['seconds']
+    minutes = [max(1, round(v / 60)) for k, v in secs.items() if k[0].isdigit()]
+    assert f'from {min(minutes)} to {max(minutes)} minutes on a 2-core CPU' in (ROOT/'README.md').read_text().replace('\n', ' ')
