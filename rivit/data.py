@@ -8,9 +8,9 @@ Docs: https://rivit-course.github.io/rivit/data.html.md"""
 __all__ = ['IMAGENETTE_CLASSES', 'IMAGE_EXTENSIONS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'sample_dir', 'DownloadError',
            'imagenette_root', 'find_images', 'CorruptImageError', 'load_rgb', 'check_image_files',
            'to_normalized_tensor', 'to_image', 'report_augmentations', 'MultiResolution', 'eval_transform',
-           'ImageFolderDataset', 'ShardSampler', 'get_datasets', 'make_loader', 'set_epoch', 'DecodedImages',
-           'augmentation_params', 'crop_flip_rotate', 'adjust_hue', 'color_jitter', 'normalize', 'resize',
-           'augment_batch', 'DeviceLoader']
+           'ImageFolderDataset', 'ShardSampler', 'get_datasets', 'make_loader', 'set_epoch', 'progress',
+           'DecodedImages', 'augmentation_params', 'crop_flip_rotate', 'adjust_hue', 'color_jitter', 'normalize',
+           'resize', 'augment_batch', 'DeviceLoader']
 
 # %% ../nbs/05_data.ipynb #5ad6c868
 import math, os
@@ -204,6 +204,11 @@ def set_epoch(loader:DataLoader, epoch:int):
     if hasattr(loader.dataset, 'set_epoch'): loader.dataset.set_epoch(epoch)
 
 # %% ../nbs/05_data.ipynb #a68c888e
+def progress(iterable, show:bool=True, **kwargs):
+    "A tqdm bar over `iterable`, unless `show` is False or TQDM_DISABLE is set (read now: tqdm itself reads it once, at import)."
+    off = not show or os.environ.get('TQDM_DISABLE', '').lower() not in ('', '0', 'false')
+    return tqdm(iterable, **kwargs, **(dict(disable=True) if off else {}))
+
 class DecodedImages(Dataset):
     "Every image of a file list decoded once into one uint8 tensor, `pixels`: (N, 3, size, width), shorter side `size`."
     def __init__(self, samples:list, classes:list, size:int, crop:bool=False, max_aspect:float=2.0, workers:int=0):
@@ -211,7 +216,7 @@ class DecodedImages(Dataset):
         self.labels = torch.tensor([label for _, label in samples])
         prepare = _Prepare(size, crop, max_aspect)   # crop=True: the evaluation transform's center square instead
         files = DataLoader([p for p, _ in samples], batch_size=None, num_workers=workers, collate_fn=prepare)
-        decoded = list(tqdm(files, total=len(samples), desc=f'decoding {len(samples)} images at {size} px', leave=False))
+        decoded = list(progress(files, total=len(samples), desc=f'decoding {len(samples)} images at {size} px', leave=False))
         self.width = max(img.shape[-1] for img, _ in decoded)
         self.pixels = torch.zeros(len(samples), 3, size, self.width, dtype=torch.uint8)  # zero-padded on the right
         self.widths = torch.tensor([img.shape[-1] for img, _ in decoded])                 # each image's true width

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from .vit import import_path, rebuild, RebuildError
 from .core import DEFAULT_MODEL, create_model, model_entry, list_models
 from .data import (sample_dir, get_datasets, make_loader, set_epoch, eval_transform, check_image_files, ImageFolderDataset,
-                        DecodedImages, DeviceLoader, CorruptImageError, DownloadError)
+                        DecodedImages, DeviceLoader, progress, CorruptImageError, DownloadError)
 
 # %% ../nbs/06_train.ipynb #e8026034
 def distillation_loss(student_logits, teacher_logits):
@@ -89,9 +89,9 @@ def gather_in_order(items:list) -> list:
 # %% ../nbs/06_train.ipynb #0d606a3b
 def train_one_epoch(model, loader, optimizer, scheduler, device, *, loss_fn=None, scaler=None, amp=True, grad_clip=0., desc='train'):
     "One epoch of multi-resolution training, one optimizer step per batch; returns mean cross-entropy and accuracy over resolutions."
-    model.train()   # progress bar on the first process only (an explicit disable= would override TQDM_DISABLE)
+    model.train()   # a progress bar on the first process only
     loss_fn, total = loss_fn or MultiResolutionLoss(), torch.zeros(3, dtype=torch.float64)  # cross-entropy sum, correct, count
-    for step, (xs, y) in enumerate(bar := tqdm(loader, desc=desc, leave=False, **({} if is_main() else dict(disable=True)))):
+    for step, (xs, y) in enumerate(bar := progress(loader, show=is_main(), desc=desc, leave=False)):
         y, previous, order = y.to(device, non_blocking=True), None, loss_fn.order(len(xs))
         for n, i in enumerate(order):   # DDP: exchange gradients once, after the last resolution
             sync = n == len(order) - 1 or not isinstance(model, DistributedDataParallel)

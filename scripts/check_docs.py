@@ -128,7 +128,8 @@ def defects(proc:Path) -> list[str]:
                 plain = ''.join(data.get('text/plain', ''))
                 if re.match(r'(VBox|HBox|interactive)\(children', plain) and not any(k.startswith('image/') for k in data):
                     found.append(f'{stem}: a widget shows as its repr, with no picture (cell {c.get("id")})')
-                if re.search(r'\d+/\d+ \[\d\d:\d\d<', plain): found.append(f'{stem}: a frozen progress bar (cell {c.get("id")})')
+                stream = ''.join(o.get('text', '')) if o.get('output_type') == 'stream' else ''
+                if re.search(r'\d+/\d+ \[\d\d:\d\d<', plain + stream): found.append(f'{stem}: a frozen progress bar (cell {c.get("id")})')
     return found
 
 def browser() -> str:

@@ -47,6 +47,7 @@ def normalized(outputs:list, timings:bool) -> list:
         kind = o.get('output_type')
         if kind == 'stream':
             t = PROGRESS.sub('', text(o))
+            t = re.sub(r'(?m)^[WIE]\d{4} \d\d:\d\d:\d\d\.\d+ .*\n?', '', t)   # log lines of torch and friends carry timestamps
             if not t.strip(): continue
             out.append(('stream', o.get('name'), None if timings else TIMES.sub('…', re.sub(r'0x[0-9a-f]{6,}', '0x…', t))))
         elif kind in ('display_data', 'execute_result'):
