@@ -17,7 +17,7 @@ writes the JSON and, next to it, the printed text (data_pipeline_cpu.txt).
 import argparse, os, statistics, time
 from pathlib import Path
 os.environ.setdefault('MALLOC_MMAP_THRESHOLD_', 'unchanged')  # speed_memory re-executes the script with a fixed threshold unless it is set
-from speed_memory import write_result
+from speed_memory import write_result, report_end
 if os.environ['MALLOC_MMAP_THRESHOLD_'] == 'unchanged': del os.environ['MALLOC_MMAP_THRESHOLD_']
 
 import torch
@@ -77,12 +77,6 @@ def main():
         table.append(f"| {'/'.join(map(str, row['resolutions']))} px | {row['median_images_per_s']['pil']:.0f} | {row['median_images_per_s']['device']:.0f} | "
                      f"{row['ratio_device_to_pil']['median']:.2f}× | {row['cache_decode_images_per_s']:.0f} | {row['cache_mb']} |")
     result = write_result(a.out, torch.device('cpu'), a, rows=rows, table='\n'.join(table))
-    env = result['hardware']
-    say(f"\n{env['cpu']}, {env['cpu_count']} cores, {env['torch_threads']} torch threads, torch {env['torch']}, torchvision {env.get('torchvision', '?')}, python {env['python']}")
-    say(f"command: {result['command']}")
-    if a.out:
-        txt = Path(a.out).with_suffix('.txt')
-        txt.write_text('\n'.join(printed) + '\n')
-        print(f'wrote {txt}')
+    report_end(result, printed, a.out, say, f", torchvision {result['hardware'].get('torchvision', '?')}")
 
 if __name__ == '__main__': main()

@@ -24,7 +24,7 @@ import argparse, os, statistics, time
 from pathlib import Path
 ALLOCATOR = os.environ.get('MALLOC_MMAP_THRESHOLD_')
 os.environ.setdefault('MALLOC_MMAP_THRESHOLD_', 'unchanged')  # speed_memory re-executes the script with a fixed threshold unless it is set
-from speed_memory import sync, write_result
+from speed_memory import sync, write_result, report_end
 if ALLOCATOR is None: del os.environ['MALLOC_MMAP_THRESHOLD_']
 
 import torch
@@ -124,12 +124,6 @@ def main():
             say(line)
     allocator = 'glibc default' if ALLOCATOR is None else f'MALLOC_MMAP_THRESHOLD_={ALLOCATOR}'
     result = write_result(a.out, device, a, allocator=allocator, rows=rows)
-    env = result['hardware']
-    say(f"\n{env['cpu']}, {env['cpu_count']} cores, {env['torch_threads']} torch threads, torch {env['torch']}, python {env['python']}, allocator: {allocator}")
-    say(f"command: {result['command']}")
-    if a.out:
-        txt = Path(a.out).with_suffix('.txt')
-        txt.write_text('\n'.join(printed) + '\n')
-        print(f'wrote {txt}')
+    report_end(result, printed, a.out, say, f', allocator: {allocator}')
 
 if __name__ == '__main__': main()

@@ -132,6 +132,16 @@ def write_result(path, device, settings, **measured):
         print(f'\nwrote {path}')
     return result
 
+def report_end(result:dict, printed:list, out, say, extra:str=''):
+    "The closing lines every benchmark prints (hardware and versions, then the command), and its printed text beside the JSON (.txt)."
+    env = result['hardware']
+    say(f"\n{env['cpu']}, {env['cpu_count']} cores, {env['torch_threads']} torch threads, torch {env['torch']}, python {env['python']}{extra}")
+    say(f"command: {result['command']}")
+    if out:
+        txt = Path(out).with_suffix('.txt')
+        txt.write_text('\n'.join(printed) + '\n')
+        print(f'wrote {txt}')
+
 def default_models():
     "The report's six models (from rivit's registry) and timm's VisionTransformer."
     from rivit.core import list_models
