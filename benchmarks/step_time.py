@@ -16,17 +16,21 @@ from speed_memory import write_result
 if os.environ['MALLOC_MMAP_THRESHOLD_'] == 'unchanged': del os.environ['MALLOC_MMAP_THRESHOLD_']
 import torch
 import torch.nn.functional as F
-from rivit.core import create_model
+from rivit.core import create_model, list_models
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--models', default='conv-sinusoidal,vanilla-sinusoidal,conv-relative')
+    p.add_argument('--models', default=None, help='comma-separated registered models (default: conv and plain-patch '
+                   'sinusoidal, conv relative)')
     p.add_argument('--sizes', default='tiny,mini,small')
     p.add_argument('--res', default='64,80,96')
     p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--rounds', type=int, default=5)
     p.add_argument('--out')
     a = p.parse_args()
+    if a.models is None:
+        a.models = ','.join(list_models(family='report', embedding=e, pos_enc=p)[0]
+                            for e, p in (('conv', 'sinusoidal'), ('patch', 'sinusoidal'), ('conv', 'relative')))
     res = [int(r) for r in a.res.split(',')]
     xs, y = [torch.randn(a.batch_size, 3, r, r) for r in res], torch.randint(0, 10, (a.batch_size,))
     runs = {}
