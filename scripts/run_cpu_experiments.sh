@@ -1,15 +1,28 @@
 #!/bin/bash
-# The CPU-scale experiments of chapter 7, one model after the other, as they were run for the committed results:
-# each run's printed output is appended to results/experiments/cpu/<model>/stdout.txt and GNU time's report to time.txt
-# (one report per sitting, so an interrupted run that resumed shows both parts).
+# The CPU-scale experiments of chapter 7, one run after the other, as they were run for the committed results:
+# each run's printed output is appended to ROOT/cpu/<run>/stdout.txt and GNU time's report to time.txt (one report
+# per sitting, so an interrupted run that resumed shows both parts). <run> is the model's name, with -seedN for seed N > 0.
 # Every run resumes from its checkpoint; a run whose results.json exists is skipped, so this can be re-run at will.
-# Choose runs with MODELS, e.g. MODELS="pit vitar" scripts/run_cpu_experiments.sh
+#
+#   MODELS="pit vitar" scripts/run_cpu_experiments.sh     # some models (default: the report's six and chapters 9-11's four)
+#   SEEDS="0 1" scripts/run_cpu_experiments.sh            # seeds, all models of one seed before the next (default: 0)
+#   ROOT=results/next EPOCHS=20 scripts/run_cpu_experiments.sh   # another results root; override the scale's epochs
+#
+# Between two runs the script waits while the file ROOT/HOLD exists: `touch ROOT/HOLD` lets the running one finish
+# and keeps the machine quiet (e.g. for a benchmark) until `rm ROOT/HOLD`.
 set -e
 cd "$(dirname "$0")/.."
-for m in ${MODELS:-$(python -c "from rivit.experiments import MODELS, BEYOND; print(*MODELS, *BEYOND)")}; do
-  out=results/experiments/cpu/$m
-  if [ -e $out/results.json ]; then echo "$m: done ($out/results.json)"; continue; fi
-  mkdir -p $out
-  echo "$m: running, output in $out/stdout.txt"
-  /usr/bin/time -a -v -o $out/time.txt rivit-experiments --scale cpu --models $m >> $out/stdout.txt
+root=${ROOT:-results/experiments}
+models=${MODELS:-$(python -c "from rivit.experiments import MODELS, BEYOND; print(*MODELS, *BEYOND)")}
+for seed in ${SEEDS:-0}; do
+  for m in $models; do
+    run=$m$([ "$seed" != 0 ] && echo "-seed$seed" || true)
+    out=$root/cpu/$run
+    if [ -e $out/results.json ]; then echo "$run: done ($out/results.json)"; continue; fi
+    while [ -e $root/HOLD ]; do sleep 20; done
+    mkdir -p $out
+    echo "$run: running from $(date -u +%H:%M) UTC, output in $out/stdout.txt"
+    /usr/bin/time -a -v -o $out/time.txt rivit-experiments --scale cpu --models $m --seeds $seed --root $root \
+      ${EPOCHS:+--epochs $EPOCHS} >> $out/stdout.txt
+  done
 done

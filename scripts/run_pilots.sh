@@ -5,7 +5,7 @@
 # device data path; the pilots of one group take about the same time, so their accuracies compare sizes at equal cost.
 # Output: results/pilots/cpu/<pilot>/ (results.json, predictions.json, curves.png, stdout.txt, GNU time's time.txt).
 # A pilot whose results.json exists is skipped; an interrupted one resumes from its checkpoint. Choose pilots with
-# PILOTS="size-mini-4ep" scripts/run_pilots.sh
+# PILOTS="size-mini-4ep" scripts/run_pilots.sh (on a quiet machine: `seconds` per epoch is the cost of a run)
 set -e
 cd "$(dirname "$0")/.."
 data=${RIVIT_DATA:-../shared/data/imagenette2-224}
@@ -14,6 +14,7 @@ declare -A pilot=(
   [size-tiny-6ep]="--model conv-sinusoidal --size tiny --epochs 6"
   [size-mini-4ep]="--model conv-sinusoidal --size mini --epochs 4"
   [size-small-3ep]="--model conv-sinusoidal --size small --epochs 3"
+  [epochs-tiny-20ep]="--model conv-sinusoidal --size tiny --epochs 20"
 )
 for p in ${PILOTS:-size-tiny-6ep size-mini-4ep size-small-3ep}; do
   out=results/pilots/cpu/$p
