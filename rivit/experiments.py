@@ -9,8 +9,8 @@ __all__ = ['MODELS', 'BEYOND', 'SCALES', 'REPORT', 'REPORT_RES', 'run_name', 'ex
            'run_experiment', 'main', 'report_model', 'is_conv', 'run_file', 'load_results', 'accuracy',
            'downscaled_accuracy', 'table_4_1', 'table_4_2', 'summary_table', 'baseline_table', 'difference',
            'claims_table', 'missing', 'predictions', 'correct', 'mcnemar', 'paired_bootstrap', 'format_test', 'verdict',
-           'plot_accuracy_vs_resolution', 'plot_all_curves', 'cost_table', 'latent_pca', 'look', 'latent_figure',
-           'explorer_panel', 'resolution_explorer']
+           'claim_specs', 'claims', 'claims_markdown', 'seed_table', 'plot_accuracy_vs_resolution', 'plot_all_curves',
+           'cost_table', 'latent_pca', 'look', 'latent_figure', 'explorer_panel', 'resolution_explorer']
 
 # %% ../nbs/07_experiments.ipynb #dc11ce37
 import argparse, json, math, os, sys
@@ -264,11 +264,76 @@ def format_test(test:dict, n_boot:int=10_000) -> str:
     p = f'p < {1 / n_boot:g}' if test['p'] <= 1 / n_boot else f"p = {test['p']:.2g}"
     return f"{test['diff']:+.2f} [{test['low']:+.2f}, {test['high']:+.2f}], {p}"
 
-def verdict(test:dict, report:float|None) -> str:
+def verdict(test:dict, report:float|None, outcomes=('A is better', 'B is better')) -> str:
     "'agreed' / 'refuted' when the 95% interval excludes 0 on the report's side / the other; 'undecided' when it contains 0."
     if test['low'] <= 0 <= test['high']: return 'undecided'
-    if report is None: return 'A is better' if test['diff'] > 0 else 'B is better'
+    if report is None: return outcomes[0] if test['diff'] > 0 else outcomes[1]   # a comparison the report did not make
     return 'agreed' if test['diff'] * report > 0 else 'refuted'
+
+# %% ../nbs/07_experiments.ipynb #claims-code
+def claim_specs(scale:str, baseline_models=MODELS) -> list[tuple]:
+    "The comparisons `claims` decides: (claim, the report's difference or None, (model, res, downscaled) of A, of B, outcomes if A or B wins)."
+    at2, top = REPORT_RES[scale][320], max(SCALES[scale]['train_res'])
+    specs = []
+    for pos in ('learned', 'sinusoidal', 'relative'):
+        conv, patch = report_model('conv', pos), report_model('patch', pos)
+        specs.append((f'conv − patch embedding, {pos}, val', REPORT[conv]['val'] - REPORT[patch]['val'], (conv, 'val', False), (patch, 'val', False), ('conv is better', 'patch is better')))
+    for a, b in [(report_model('conv', 'sinusoidal'), report_model('conv', 'learned')),
+                 (report_model('conv', 'relative'), report_model('conv', 'sinusoidal'))]:
+        specs.append((f'{a} − {b}, val', REPORT[a]['val'] - REPORT[b]['val'], (a, 'val', False), (b, 'val', False), (f'{a} is better', f'{b} is better')))
+    for m in MODELS:
+        specs.append((f'{m}: {at2} px − val', REPORT[m][320] - REPORT[m]['val'] if 320 in REPORT[m] else None,
+                      (m, at2, False), (m, 'val', False), (f'rises at {at2} px', f'falls at {at2} px')))
+    for m in baseline_models:
+        specs.append((f'{m}: {at2} px direct − resized down to {top} px', None, (m, at2, False), (m, at2, True), ('direct is better', 'resizing down is better')))
+    return specs
+
+def claims(scale:str, seeds=(0, 1), root:str|Path|None=None, baseline_models=MODELS) -> list[dict]:
+    "Every comparison of `claim_specs`, decided by a paired bootstrap over the validation images, pooled over the finished seeds."
+    cache = {}
+    def scores(model, res, downscaled):                   # {seed: (n,) correctness} for the seeds that finished
+        out = {}
+        for s in seeds:
+            if (model, s) not in cache:
+                try: cache[model, s] = predictions(scale, model, s, root)
+                except FileNotFoundError: cache[model, s] = None
+            if cache[model, s] is not None: out[s] = correct(cache[model, s], res, SCALES[scale]['train_res'], downscaled)
+        return out
+    rows = []
+    for claim, report, a, b, outcomes in claim_specs(scale, baseline_models):
+        sa, sb = scores(*a), scores(*b)
+        both = sorted(set(sa) & set(sb))
+        row = dict(claim=claim, report=report, seeds=both)
+        if both:
+            per_seed = {s: 100 * (sa[s].mean() - sb[s].mean()).item() for s in both}
+            test = paired_bootstrap(torch.stack([sa[s] for s in both]).mean(0), torch.stack([sb[s] for s in both]).mean(0))
+            split = any(d > 0 for d in per_seed.values()) and any(d < 0 for d in per_seed.values())
+            row.update(per_seed=per_seed, **test, verdict='undecided (the seeds disagree)' if split else verdict(test, report, outcomes))
+        rows.append(row)
+    return rows
+
+def claims_markdown(rows:list[dict]) -> str:
+    "The decided claims as a Markdown table."
+    lines = ['| comparison, A − B (accuracy, points) | report | ours: A − B [95% interval], p | per seed | verdict |', '|---|---:|---:|---:|---|']
+    for r in rows:
+        report = 'not measured' if r['report'] is None else f"{r['report']:+.2f}"
+        if not r['seeds']: lines.append(f"| {r['claim']} | {report} | *not run* | | |"); continue
+        per_seed = ', '.join(f'{d:+.2f}' for d in r['per_seed'].values())
+        lines.append(f"| {r['claim']} | {report} | {format_test(r)} | {per_seed} | {r['verdict']} |")
+    return '\n'.join(lines)
+
+def seed_table(scale:str, models=MODELS, seeds=(0, 1), root:str|Path|None=None) -> str:
+    "What a second seed changes, per model: the accuracy (val) of each seed, their paired difference, and how often they disagree."
+    lines = [f'| model | ' + ' | '.join(f'seed {s}: val' for s in seeds) + f' | seed {seeds[1]} − seed {seeds[0]} [95% interval] | images on which the seeds disagree (96 px) |',
+             '|---|' + '---:|' * (len(seeds) + 2)]
+    top = max(SCALES[scale]['train_res'])
+    for m in models:
+        try: p = [predictions(scale, m, s, root) for s in seeds]
+        except FileNotFoundError: lines.append(f'| {m} | ' + ' | '.join(['*not run*'] + [''] * (len(seeds) + 1)) + ' |'); continue
+        val = [correct(x, 'val', SCALES[scale]['train_res']) for x in p]
+        disagree = (torch.tensor(p[0]['eval'][str(top)]) != torch.tensor(p[1]['eval'][str(top)])).float().mean().item()
+        lines.append(f'| {m} | ' + ' | '.join(f'{100 * v.mean():.2f}' for v in val) + f' | {format_test(paired_bootstrap(val[1], val[0]))} | {100 * disagree:.1f} % |')
+    return '\n'.join(lines)
 
 # %% ../nbs/07_experiments.ipynb #f3e5501f
 def plot_accuracy_vs_resolution(results:dict, scale:str, ax=None):

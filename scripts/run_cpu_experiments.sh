@@ -23,6 +23,6 @@ for seed in ${SEEDS:-0}; do
     mkdir -p $out
     echo "$run: running from $(date -u +%H:%M) UTC, output in $out/stdout.txt"
     /usr/bin/time -a -v -o $out/time.txt rivit-experiments --scale cpu --models $m --seeds $seed --root $root \
-      ${EPOCHS:+--epochs $EPOCHS} >> $out/stdout.txt
+      ${EPOCHS:+--epochs $EPOCHS} >> $out/stdout.txt 2>> $out/stderr.txt
   done
 done
