@@ -14,7 +14,6 @@ declare -A pilot=(
   [size-tiny-6ep]="--model conv-sinusoidal --size tiny --epochs 6"
   [size-mini-4ep]="--model conv-sinusoidal --size mini --epochs 4"
   [size-small-3ep]="--model conv-sinusoidal --size small --epochs 3"
-  [epochs-tiny-20ep]="--model conv-sinusoidal --size tiny --epochs 20"
 )
 for p in ${PILOTS:-size-tiny-6ep size-mini-4ep size-small-3ep}; do
   out=results/pilots/cpu/$p
