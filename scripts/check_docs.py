@@ -96,7 +96,8 @@ def check(pages:dict):
 
 TEACHING_CODE = {'01_vit': 'def patchify', '02_conv_embedding': 'class ConvPatchEmbedding', '03_positional_encodings': 'def relative_position_index',
                  '04_rivit': 'class RIViT', '05_data': 'def crop_flip_rotate', '06_train': 'def train_one_epoch',
-                 '07_experiments': 'def table_4_1', '09_pit': 'class PiT', '10_vitar': 'class GridAttention', '11_resformer': 'class ResFormer'}
+                 '07_experiments': 'def table_4_1', '09_pit': 'class PiT', '10_vitar': 'class GridAttention', '11_resformer': 'class ResFormer',
+                 '12_flexivit': 'def pi_resize'}
 
 def defects(proc:Path) -> list[str]:
     "What a reader of the processed notebooks (what Quarto renders) would miss or trip over."

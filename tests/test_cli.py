@@ -39,7 +39,7 @@ def _strings(path):
 def test_model_names_live_in_the_registry():
     names = list_models()
     registering = {model_entry(n).cls.__module__.split('.')[-1] for n in names}
-    assert registering == {'core', 'pit', 'vitar', 'resformer'}
+    assert registering == {'core', 'pit', 'vitar', 'resformer', 'flexivit'}
     spelled = re.compile(r'(?<![\w-])(' + '|'.join(map(re.escape, names)) + r'|vanilla)(?![\w-])')
     files = [f for f in (ROOT/'rivit').glob('*.py') if f.stem not in registering | {'_modidx'}]
     files += sorted((ROOT/'benchmarks').glob('*.py')) + sorted((ROOT/'scripts').glob('*.py'))
