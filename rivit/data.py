@@ -261,29 +261,32 @@ def crop_flip_rotate(pixels, transposed, left, flip, angle, size:int):
     a = torch.deg2rad(angle.to(dev, torch.float32))[:, None, None]                    # (B, 1, 1)
     sign = 1 - 2 * flip.to(dev, torch.float32)[:, None, None]                         # -1 mirrors the source column
     dx, dy = d[None, None, :], d[None, :, None]                                       # output columns, rows
-    col = torch.round(c + sign * (torch.cos(a) * dx - torch.sin(a) * dy))             # (B, size, size)
-    row = torch.round(c + torch.sin(a) * dx + torch.cos(a) * dy)
+    col = (torch.cos(a) * dx - torch.sin(a) * dy).mul_(sign).add_(c).round_()         # (B, size, size), in place: no temporaries
+    row = (torch.cos(a) * dy + (torch.sin(a) * dx + c)).round_()
     inside = (col >= 0) & (col <= size - 1) & (row >= 0) & (row <= size - 1)
-    col, row, left = col.clamp_(0, size - 1).long(), row.clamp_(0, size - 1).long(), left.to(dev)[:, None, None]
-    # the crop's left edge is along the stored long side: the columns, or the rows of an image lying on its side
-    index = torch.where(transposed.to(dev)[:, None, None], col * W + row + left, row * W + col + left).flatten(1)  # (B, size²)
+    col, row, t = col.clamp_(0, size - 1), row.clamp_(0, size - 1), transposed.to(dev)[:, None, None]
+    # the crop's left edge is along the stored long side: the columns, or the rows of an image lying on its side.
+    # The flat index is a whole number below 2²⁴, exact in float32, and becomes an integer once.
+    index = torch.where(t, col, row).mul_(W).add_(torch.where(t, row, col)).add_(left.to(dev, torch.float32)[:, None, None]).long().flatten(1)  # (B, size²)
     out = pixels.flatten(2).gather(2, index[:, None].expand(B, C, -1))                # (B, 3, size²)
     return out.mul_(inside.flatten(1)[:, None]).view(B, C, size, size)
 
 # %% ../nbs/05_data.ipynb #c75a8733
 GRAY_WEIGHTS = (0.2989, 0.587, 0.114)             # torchvision's rgb_to_grayscale
-def _gray(x): return (x * x.new_tensor(GRAY_WEIGHTS)[:, None, None]).sum(1, keepdim=True)  # (B, 1, H, W)
+def _gray(x):  # (B, 1, H, W), computed as torchvision computes it
+    r, g, b = x.split(1, 1)
+    return r.mul(GRAY_WEIGHTS[0]).add_(g, alpha=GRAY_WEIGHTS[1]).add_(b, alpha=GRAY_WEIGHTS[2])
 
 def adjust_hue(x, shift):
     "Rotate the hue of a (B, 3, H, W) batch in [0, 1] by `shift` (fractions of a turn, one per image), as torchvision does."
     r, g, b = x.split(1, 1)                                                  # (B, 1, H, W) each
     value = x.amax(1, keepdim=True)
-    chroma = value - x.amin(1, keepdim=True)
+    chroma = x.amin(1, keepdim=True).neg_().add_(value)                     # V - min, in place (as every step that can be)
     is_r, is_g = r == value, g == value                                      # the largest channel; the first on ties, as torchvision
-    h6 = torch.where(is_r, g - b, torch.where(is_g, (b - r).add_(2 * chroma), (r - g).add_(4 * chroma)))  # hue × 6 × chroma
+    h6 = torch.where(is_r, g - b, torch.where(is_g, (b - r).add_(chroma, alpha=2), (r - g).add_(chroma, alpha=4)))  # hue × 6 × chroma
     h6 = h6.div_(chroma.clamp(min=1e-12)).add_(6 * shift[:, None, None, None]).remainder_(6)
     k = (h6 + x.new_tensor((5., 3., 1.))[None, :, None, None]).remainder_(6)                         # (B, 3, H, W)
-    return value - chroma * torch.minimum(k, 4 - k).clamp_(0, 1)
+    return torch.minimum(k, torch.rsub(k, 4), out=k).clamp_(0, 1).mul_(chroma).neg_().add_(value)    # V - C clip(min(k, 4 - k))
 
 def color_jitter(x, brightness, contrast, saturation, hue, order):
     "torchvision's ColorJitter on a float batch in [0, 1], in place: image i applies adjustment order[i, k] in round k."
@@ -304,8 +307,12 @@ def color_jitter(x, brightness, contrast, saturation, hue, order):
 
 # %% ../nbs/05_data.ipynb #7183da16
 def normalize(x):
-    "uint8 (B, 3, H, W) -> float, ImageNet-normalized: `to_normalized_tensor`'s last two steps, on a batch."
-    return v2.functional.normalize(v2.functional.to_dtype(x, torch.float32, scale=True), IMAGENET_MEAN, IMAGENET_STD)
+    "uint8 (B, 3, H, W) -> float, ImageNet-normalized: the operations of `to_normalized_tensor`'s last two steps, bit for bit, in place."
+    return _standardize(x.to(torch.float32).mul_(1 / 255))
+
+def _standardize(x):   # float in [0, 1] -> (x - mean) / std, in place: torchvision's `normalize` computes x.sub(mean), a new tensor
+    mean, std = (torch.tensor(v, device=x.device)[:, None, None] for v in (IMAGENET_MEAN, IMAGENET_STD))
+    return x.sub_(mean).div_(std)
 
 def resize(x, size:int):
     "Antialiased bilinear resize of a uint8 batch to `size`×`size`: PIL's BILINEAR within 2 gray levels on the CPU (uint8, channels last)."
@@ -323,8 +330,10 @@ def augment_batch(pixels, transposed, params:dict, resolutions, chunk:int|None=N
     p = {k: v.to(pixels.device) for k, v in params.items()}
     x = crop_flip_rotate(pixels, transposed, p['left'], p['flip'], p['angle'], top).float().div_(255)  # (B, 3, top, top)
     x = color_jitter(x, p['brightness'], p['contrast'], p['saturation'], p['hue'], p['order'])
-    x = x.mul_(255).round_().to(torch.uint8)
-    return tuple(normalize(x if r == top else resize(x, r)) for r in resolutions)
+    x = x.mul_(255).round_()                   # back to the 256 gray levels of uint8, as the PIL path's image, still in float
+    x8 = x.to(torch.uint8)
+    # the top resolution normalizes x itself: its values are the uint8 ones, so this is normalize(x8), without a copy
+    return tuple(_standardize(x.mul_(1 / 255)) if r == top else normalize(resize(x8, r)) for r in resolutions)
 
 # %% ../nbs/05_data.ipynb #6ec1b982
 class DeviceLoader:

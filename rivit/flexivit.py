@@ -6,10 +6,12 @@ Docs: https://rivit-course.github.io/rivit/flexivit.html.md"""
 
 # %% auto #0
 __all__ = ['EVAL_PATCH', 'resize_matrix', 'pi_resize_matrix', 'pi_resize', 'nearest_whole', 'check_patch_size',
-           'FlexiPatchEmbedding', 'check_eval_patch', 'default_train_patch_sizes', 'FlexiViT', 'flexivit_geometry']
+           'FlexiPatchEmbedding', 'check_eval_patch', 'default_train_patch_sizes', 'FlexiViT', 'flexivit_geometry',
+           'policy_predictions', 'evaluate_policies']
 
 # %% ../nbs/12_flexivit.ipynb #fd39ca37
-import math
+import json, math, sys
+from pathlib import Path
 from functools import lru_cache
 import torch
 import torch.nn as nn
@@ -54,7 +56,7 @@ def check_patch_size(patch_size, height:int, width:int):
         raise ValueError(f'patch_size {patch_size} is larger than the {height}×{width} image: use a patch of at most {min(height, width)} px, or a larger image.')
 
 class FlexiPatchEmbedding(Configurable, nn.Module):
-    "Patches of any size from one base kernel, PI-resized: images (B, C, H, W) and a patch size -> tokens (B, N, dim) and their grid (gh, gw)."
+    "Patches of any size from one base kernel, PI-resized: images (B, C, H, W) and a patch size -> a token grid (B, gh, gw, dim), as chapter 1's."
     def __init__(self, dim:int, patch_size:int=8, in_channels:int=3):
         super().__init__()
         check_patch_size(patch_size, patch_size, patch_size)
@@ -74,7 +76,7 @@ class FlexiPatchEmbedding(Configurable, nn.Module):
     def forward(self, images,                 # (B, C, H, W)
                 patch_size:int|None=None,     # patch side in pixels (default: the base patch)
                 grid:tuple|None=None):        # the (gh, gw) to cut the image into (default: `grid_size`)
-        "Tokens (B, gh·gw, dim) and (gh, gw); an image that is not gh·p × gw·p is resized to it first (bilinear, antialiased)."
+        "The token grid (B, gh, gw, dim); an image that is not gh·p × gw·p is resized to it first (bilinear, antialiased)."
         h, w = images.shape[-2:]
         p = patch_size if patch_size is not None else self.patch_size
         check_patch_size(p, h, w)
@@ -82,7 +84,7 @@ class FlexiPatchEmbedding(Configurable, nn.Module):
         if (h, w) != (grid[0] * p, grid[1] * p):
             images = F.interpolate(images, size=(grid[0] * p, grid[1] * p), mode='bilinear', antialias=True, align_corners=False)
         tokens = F.conv2d(images, pi_resize(self.weight, p), self.bias, stride=p)   # (B, dim, gh, gw)
-        return rearrange(tokens, 'b d h w -> b (h w) d'), grid                       # (B, N, dim), (gh, gw)
+        return rearrange(tokens, 'b d h w -> b h w d')                               # (B, gh, gw, dim)
 
 # %% ../nbs/12_flexivit.ipynb #82d8e74d
 EVAL_PATCH = ('fixed', 'scaled')
@@ -145,12 +147,7 @@ class FlexiViT(ChecksImages, ViT):
     def forward_features(self, images, patch_size:int|None=None):
         "All tokens after the last block, class token first: (B, 1 + gh·gw, dim)."
         p, grid = self.patch_and_grid(*images.shape[-2:], patch_size)
-        tokens, grid = self.patch_embed(images, p, grid)                                  # (B, N, dim), (gh, gw)
-        x = self.pos_enc(rearrange(tokens, 'b (h w) d -> b h w d', h=grid[0]))            # (B, gh, gw, dim): the table resampled to the grid
-        x = rearrange(x, 'b h w d -> b (h w) d')
-        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1)               # (B, 1 + N, dim)
-        for block in self.blocks: x = block(x, grid=grid)
-        return self.norm(x)
+        return self.forward_grid(self.patch_embed(images, p, grid))   # chapter 1's transformer on the (B, gh, gw, dim) token grid
 
     def forward(self, images,                 # (B, C, H, W) float
                 patch_size:int|None=None):    # a patch size for this call (default: drawn in training, `eval_patch` in evaluation)
@@ -165,3 +162,37 @@ def flexivit_geometry(train_res, patch_size:int, latent_size:int) -> dict:
 
 register_model('flexivit', FlexiViT, sizes=VIT_SIZES, geometry=flexivit_geometry,
                tags=dict(family='flexivit', chapter=12, embedding='patch', pos_enc='learned'))
+
+# %% ../nbs/12_flexivit.ipynb #dabf1fcc
+@torch.no_grad()
+def policy_predictions(model:FlexiViT, loader, policies=EVAL_PATCH) -> dict:
+    "{policy: the predicted class of every image of `loader`, in its order}: each batch goes through the model once per policy."
+    model.eval()
+    before, preds = model.eval_patch, {p: [] for p in policies}
+    try:
+        for x, _ in loader:
+            for p in policies:
+                model.eval_patch = p
+                preds[p].append(model(x).argmax(-1))
+    finally: model.eval_patch = before
+    return {p: torch.cat(v).tolist() for p, v in preds.items()}
+
+def evaluate_policies(run:str|Path, batch_size:int=64, workers:int|None=None, policies=EVAL_PATCH) -> dict:
+    "Evaluate the FlexiViT trained in folder `run` (its weights.pt) under every policy at each of the run's test resolutions; write run/policies.json."
+    from rivit.train import load_model, environment          # chapter 6; imported here because rivit.train builds on rivit.core
+    from rivit.data import ImageFolderDataset, eval_transform, imagenette_root, make_loader
+    run = Path(run)
+    cfg = json.loads((run/'results.json').read_text())['config']
+    model = load_model(run/'weights.pt')
+    if not isinstance(model, FlexiViT): raise ValueError(f'{run} holds a {type(model).__name__}, not a FlexiViT: evaluate_policies needs a flexivit run')
+    val = imagenette_root(cfg['data'])/'val'
+    preds, labels = {p: {} for p in policies}, None
+    for res in cfg['eval_res']:
+        ds = ImageFolderDataset(val, eval_transform(res))
+        labels = [label for _, label in ds.samples]
+        for p, v in policy_predictions(model, make_loader(ds, batch_size, train=False, num_workers=workers), policies).items(): preds[p][str(res)] = v
+    accuracy = {p: {r: round(sum(a == b for a, b in zip(v, labels)) / len(labels), 4) for r, v in preds[p].items()} for p in policies}
+    out = {'command': ' '.join(sys.argv), 'environment': environment(torch.device('cpu')), 'run': str(run), 'accuracy': accuracy,
+           'policies': {p: {'labels': labels, 'eval': preds[p]} for p in policies}}   # each as a predictions.json: chapter 7's `correct` reads it
+    (run/'policies.json').write_text(json.dumps(out, separators=(',', ':')))
+    return out

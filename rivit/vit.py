@@ -227,7 +227,11 @@ class ViT(Configurable, nn.Module):
 
     def forward_features(self, images):
         "All tokens after the last block, class token first: (B, 1 + gh·gw, dim)."
-        x = self.pos_enc(self.patch_embed(images))                           # (B, gh, gw, dim)
+        return self.forward_grid(self.patch_embed(images))                    # patch tokens (B, gh, gw, dim)
+
+    def forward_grid(self, x):
+        "The transformer on a grid of patch tokens (B, gh, gw, dim): position, class token, blocks, norm -> (B, 1 + gh·gw, dim)."
+        x = self.pos_enc(x)                                                   # (B, gh, gw, dim)
         grid = tuple(x.shape[1:3])
         x = rearrange(x, 'b h w d -> b (h w) d')                             # (B, N, dim)
         x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1)  # (B, 1 + N, dim)
