@@ -56,7 +56,10 @@ def main():
     table = ['| model | size | parameters | s per step (median) | min per epoch (147 steps) |', '|---|---|---:|---:|---:|']
     table += [f"| {r['model']} | {r['size']} | {r['parameters']:,} | {r['median_s_per_step']:.2f} | {r['min_per_epoch']:.1f} |" for r in rows]
     print('\n'.join(table))
-    result = write_result(a.out, torch.device('cpu'), a, rows=rows, table='\n'.join(table))
+    # glibc's allocator settings, when given: MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ keep freed memory for reuse
+    allocator = {k: os.environ[k] for k in ('MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_') if k in os.environ}
+    result = write_result(a.out, torch.device('cpu'), a, rows=rows, table='\n'.join(table), allocator=allocator or 'glibc defaults')
+    print(f"allocator: {result['allocator']}")
     print(f"command: {result['command']}")
 
 if __name__ == '__main__': main()

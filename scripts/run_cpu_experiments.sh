@@ -12,6 +12,10 @@
 # and keeps the machine quiet (e.g. for a benchmark) until `rm ROOT/HOLD`.
 set -e
 cd "$(dirname "$0")/.."
+# glibc keeps freed memory for reuse instead of returning it to the OS (and faulting it in again at the next step):
+# faster CPU training steps on the course's 2-core machine (benchmarks/results/step_time_keep_freed_cpu.json against
+# step_time_glibc_defaults_cpu.json); only where memory comes from changes. Set either variable yourself to override.
+export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-1073741824} MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-2147483648}
 root=${ROOT:-results/experiments}
 models=${MODELS:-$(python -c "from rivit.experiments import MODELS, BEYOND; print(*MODELS, *BEYOND)")}
 for seed in ${SEEDS:-0}; do
