@@ -72,7 +72,7 @@ def main(argv=None):
     "Entry point of `rivit-experiments`."
     p = argparse.ArgumentParser(prog='rivit-experiments', description="Train and evaluate the report's six models at a scale.")
     p.add_argument('--scale', choices=list(SCALES), default='cpu')
-    p.add_argument('--models', default=','.join(MODELS), help="comma-separated, from " + ','.join(MODELS + BEYOND) + " or 'beyond' for the last four")
+    p.add_argument('--models', default=','.join(MODELS), help="comma-separated registered models: " + ','.join(list_models()) + f"; 'beyond' for {','.join(BEYOND)}")
     p.add_argument('--seeds', default='0', help='comma-separated seeds; each model is run once per seed (seed 0 first)')
     p.add_argument('--root', default='results/experiments', help='results go to ROOT/SCALE/MODEL, or ROOT/SCALE/MODEL-seedN for seed N > 0')
     p.add_argument('--data', default=None, help="override the scale's data ('imagenette', 'sample' or an ImageFolder path)")

@@ -165,7 +165,7 @@ register_model('flexivit', FlexiViT, sizes=VIT_SIZES, geometry=flexivit_geometry
 
 # %% ../nbs/12_flexivit.ipynb #dabf1fcc
 @torch.no_grad()
-def policy_predictions(model:FlexiViT, loader, policies=EVAL_PATCH) -> dict:
+def policy_predictions(model:'FlexiViT', loader, policies=EVAL_PATCH) -> dict:
     "{policy: the predicted class of every image of `loader`, in its order}: each batch goes through the model once per policy."
     model.eval()
     before, preds = model.eval_patch, {p: [] for p in policies}

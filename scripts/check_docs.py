@@ -88,6 +88,9 @@ def check(pages:dict):
     need(len(cc.images) >= 1, 'compute costs: figure missing')
     for ch in ('01_vit', '02_conv_embedding', '03_positional_encodings'):
         need(len(found[ch].images) >= 1, f'{ch}: no figures')
+    flexi = found['12_flexivit']
+    need(any('FlexiViT (b) scaled' in t and 'resized down' in t for t in flexi.tables) and len(flexi.images) >= 2,
+         '12_flexivit: the experiments (accuracy table of the three ways, figures) are missing')
     vit_text = ' '.join(found['01_vit'].text)
     need('PatchEmbedding' in vit_text and 'TransformerBlock' in vit_text, '01_vit: API docs missing')
     for k, p in found.items():
@@ -138,7 +141,7 @@ def browser() -> str:
         if shutil.which(name): return shutil.which(name)
     raise SystemExit('no chromium or google-chrome binary found: install one (Debian: apt-get install chromium) or pass --no-screenshots')
 
-def screenshots(stems=('index', '07_experiments', '01_vit', '03_positional_encodings', '04_rivit', '05_data'), height=2400):
+def screenshots(stems=('index', '07_experiments', '01_vit', '03_positional_encodings', '04_rivit', '05_data', '12_flexivit'), height=2400):
     from PIL import Image, ImageStat
     (OUT/'screenshots').mkdir(parents=True, exist_ok=True)
     exe = browser()
