@@ -307,12 +307,12 @@ def color_jitter(x, brightness, contrast, saturation, hue, order):
 
 # %% ../nbs/05_data.ipynb #7183da16
 def normalize(x):
-    "uint8 (B, 3, H, W) -> float, ImageNet-normalized: the operations of `to_normalized_tensor`'s last two steps, bit for bit, in place."
-    return _standardize(x.to(torch.float32).mul_(1 / 255))
+    "uint8 (B, 3, H, W) -> float, ImageNet-normalized: `to_normalized_tensor`'s last two steps on a batch, the second in place."
+    if x.dtype != torch.uint8: raise TypeError(f'normalize takes uint8 images, got {x.dtype}')
+    return _standardize(v2.functional.to_dtype(x, torch.float32, scale=True))   # a new float tensor, then in place
 
-def _standardize(x):   # float in [0, 1] -> (x - mean) / std, in place: torchvision's `normalize` computes x.sub(mean), a new tensor
-    mean, std = (torch.tensor(v, device=x.device)[:, None, None] for v in (IMAGENET_MEAN, IMAGENET_STD))
-    return x.sub_(mean).div_(std)
+def _standardize(x):   # float in [0, 1] -> (x - mean) / std, in place (by default torchvision's normalize allocates a new tensor)
+    return v2.functional.normalize(x, IMAGENET_MEAN, IMAGENET_STD, inplace=True)
 
 def resize(x, size:int):
     "Antialiased bilinear resize of a uint8 batch to `size`×`size`: PIL's BILINEAR within 2 gray levels on the CPU (uint8, channels last)."

@@ -1,5 +1,6 @@
 #!/bin/bash
-# The CPU-scale experiments of chapter 7, one run after the other, as they were run for the committed results:
+# The CPU-scale experiments of chapter 7, one run after the other, as they were run for the committed results (the
+# allocator setting below since the 20-epoch protocol's fourth run; each run's time.txt is its measured cost):
 # each run's printed output is appended to ROOT/cpu/<run>/stdout.txt and GNU time's report to time.txt (one report
 # per sitting, so an interrupted run that resumed shows both parts). <run> is the model's name, with -seedN for seed N > 0.
 # Every run resumes from its checkpoint; a run whose results.json exists is skipped, so this can be re-run at will.
