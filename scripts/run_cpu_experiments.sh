@@ -17,6 +17,8 @@ cd "$(dirname "$0")/.."
 # faster CPU training steps on the course's 2-core machine (benchmarks/results/step_time_keep_freed_cpu.json against
 # step_time_glibc_defaults_cpu.json); only where memory comes from changes. Set either variable yourself to override.
 export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-1073741824} MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-2147483648}
+# the runs call the installed rivit-experiments: fail here, in one line, if it cannot import rivit (not after the first run)
+rivit-experiments --help > /dev/null 2>&1 || { echo "rivit-experiments cannot start (is rivit installed here? pip install -e . from the repository root, see the README); no run was started" >&2; exit 1; }
 root=${ROOT:-results/experiments}
 models=${MODELS:-$(python -c "from rivit.experiments import MODELS, BEYOND; print(*MODELS, *BEYOND)")}
 for seed in ${SEEDS:-0}; do
