@@ -9,11 +9,13 @@ __all__ = ['IMAGENETTE_CLASSES', 'IMAGE_EXTENSIONS', 'IMAGENET_MEAN', 'IMAGENET_
            'DownloadError', 'imagenette_root', 'find_images', 'CorruptImageError', 'load_rgb', 'check_image_files',
            'to_normalized_tensor', 'to_image', 'report_augmentations', 'MultiResolution', 'eval_transform',
            'ImageFolderDataset', 'ShardSampler', 'get_datasets', 'make_loader', 'set_epoch', 'progress',
-           'DecodedImages', 'augmentation_params', 'crop_flip_rotate', 'adjust_hue', 'color_jitter', 'normalize',
-           'resize', 'augment_batch', 'DeviceLoader']
+           'DecodedImages', 'augmentation_params', 'crop_flip_rotate', 'adjust_hue', 'blend_factors', 'color_jitter',
+           'normalize', 'resize', 'augment_batch', 'blend_round', 'rotate_hue', 'jitter_by_rounds',
+           'standardize_levels', 'quantize', 'compiled_once', 'fused_augment_after_crop', 'CompileUnavailableError',
+           'check_compiler', 'DeviceLoader']
 
 # %% ../nbs/05_data.ipynb #5ad6c868
-import math, os
+import functools, math, os
 from pathlib import Path
 import torch
 import torch.nn.functional as F
@@ -288,6 +290,10 @@ def adjust_hue(x, shift):
     k = (h6 + x.new_tensor((5., 3., 1.))[None, :, None, None]).remainder_(6)                         # (B, 3, H, W)
     return torch.minimum(k, torch.rsub(k, 4), out=k).clamp_(0, 1).mul_(chroma).neg_().add_(value)    # V - C clip(min(k, 4 - k))
 
+def blend_factors(op, brightness, contrast, saturation):
+    "Each image's blend factor in a round where it applies adjustment `op`: its brightness, contrast or saturation factor, or 1 (unchanged) in its hue round."
+    return torch.where(op == 0, brightness, torch.where(op == 1, contrast, torch.where(op == 2, saturation, 1.)))
+
 def color_jitter(x, brightness, contrast, saturation, hue, order):
     "torchvision's ColorJitter on a float batch in [0, 1], in place: image i applies adjustment order[i, k] in round k."
     per_image = lambda v: v[:, None, None, None]
@@ -295,7 +301,7 @@ def color_jitter(x, brightness, contrast, saturation, hue, order):
         op = order[:, k]
         # the first three blend the image with a target, x <- f x + (1 - f) target, then clamp to [0, 1]. The target is
         # black (brightness), the mean of the image's gray levels (contrast), or each pixel's gray level (saturation).
-        f = torch.where(op == 0, brightness, torch.where(op == 1, contrast, torch.where(op == 2, saturation, 1.)))  # (B,); 1: unchanged
+        f = blend_factors(op, brightness, contrast, saturation)                        # (B,)
         mean = torch.where(op == 1, x.mean((2, 3)) @ x.new_tensor(GRAY_WEIGHTS), 0.)   # (B,) the gray image's mean, from the channel means
         s = (op == 2).nonzero().squeeze(1)
         gray = _gray(x[s]).mul_(per_image(1 - f[s])) if s.numel() else None           # (S, 1, H, W), from x before the blend
@@ -319,33 +325,98 @@ def resize(x, size:int):
     if x.device.type == 'cpu': return F.interpolate(x.contiguous(memory_format=torch.channels_last), size=(size, size), mode='bilinear', antialias=True)
     return F.interpolate(x.float(), size=(size, size), mode='bilinear', antialias=True).round_().clamp_(0, 255).to(torch.uint8)
 
-def augment_batch(pixels, transposed, params:dict, resolutions, chunk:int|None=None) -> tuple:
-    "The report's augmentations of a uint8 batch on its device, at every resolution: a tuple of normalized (B, 3, r, r), low to high."
+def augment_batch(pixels, transposed, params:dict, resolutions, chunk:int|None=None, fused:bool=False) -> tuple:
+    "The report's augmentations of a uint8 batch on its device, at every resolution: a tuple of normalized (B, 3, r, r), low to high (`fused`: see below)."
     resolutions = sorted(resolutions); top = resolutions[-1]
-    chunk = chunk or (32 if pixels.device.type == 'cpu' else len(pixels))
+    chunk = chunk or (len(pixels) if pixels.device.type != 'cpu' else 64 if fused else 32)   # on the CPU, in pieces
     if len(pixels) > chunk:
-        parts = [augment_batch(pixels[i:i + chunk], transposed[i:i + chunk], {k: v[i:i + chunk] for k, v in params.items()}, resolutions, chunk)
+        parts = [augment_batch(pixels[i:i + chunk], transposed[i:i + chunk], {k: v[i:i + chunk] for k, v in params.items()}, resolutions, chunk, fused)
                  for i in range(0, len(pixels), chunk)]
         return tuple(torch.cat(xs) for xs in zip(*parts))
     p = {k: v.to(pixels.device) for k, v in params.items()}
     x = crop_flip_rotate(pixels, transposed, p['left'], p['flip'], p['angle'], top).float().div_(255)  # (B, 3, top, top)
+    if fused: return fused_augment_after_crop(x, p, resolutions)
     x = color_jitter(x, p['brightness'], p['contrast'], p['saturation'], p['hue'], p['order'])
     x = x.mul_(255).round_()                   # back to the 256 gray levels of uint8, as the PIL path's image, still in float
     x8 = x.to(torch.uint8)
     # the top resolution normalizes x itself: its values are the uint8 ones, so this is normalize(x8), without a copy
     return tuple(_standardize(x.mul_(1 / 255)) if r == top else normalize(resize(x8, r)) for r in resolutions)
 
+# %% ../nbs/05_data.ipynb #fused-code
+def blend_round(x, f, contrast, saturation):
+    "One round of brightness, contrast and saturation for a float batch: image i blends with black, its mean gray level (`contrast[i]`) or its gray image (`saturation[i]`) by `f[i]`."
+    per_image = lambda v: v[:, None, None, None]
+    r, g, b = x.unbind(1)                                                                     # (B, H, W) each
+    gray = (r * GRAY_WEIGHTS[0] + g * GRAY_WEIGHTS[1] + b * GRAY_WEIGHTS[2])[:, None]          # (B, 1, H, W)
+    mean = x.mean((2, 3)) @ x.new_tensor(GRAY_WEIGHTS)                                       # (B,) the gray image's mean
+    target = torch.where(per_image(saturation), gray, per_image(torch.where(contrast, mean, 0.)))
+    return (x * per_image(f) + target * per_image(1 - f)).clamp(0, 1)
+
+def rotate_hue(x, shift):
+    "`adjust_hue` for a compiler: the same formula, the wrap-around to [0, 6) as comparisons. `shift` within ±0.5 (torchvision's limit)."
+    r, g, b = x.unbind(1)                                                                     # (B, H, W) each
+    value = x.amax(1); chroma = value - x.amin(1)
+    h6 = torch.where(r == value, g - b, torch.where(g == value, b - r + 2 * chroma, r - g + 4 * chroma))  # hue × 6 × chroma
+    h6 = h6 / chroma.clamp(min=1e-12) + 6 * shift[:, None, None]                              # in [-4, 8]
+    h6 = torch.where(h6 < 0, h6 + 6, torch.where(h6 >= 6, h6 - 6, h6))                        # in [0, 6] (6 as 0)
+    k = h6[:, None] + x.new_tensor((5., 3., 1.))[None, :, None, None]                         # (B, 3, H, W), in [1, 11]
+    k = torch.where(k >= 6, k - 6, k)
+    return value[:, None] - chroma[:, None] * torch.minimum(k, 4 - k).clamp(0, 1)
+
+def jitter_by_rounds(x, p:dict, blend=blend_round, hue=rotate_hue):
+    "`color_jitter` as four rounds of `blend` over the whole batch, each followed by `hue` on the images whose hue turns in that round."
+    for k in range(4):                               # adjustments: 0 brightness, 1 contrast, 2 saturation, 3 hue
+        op = p['order'][:, k]
+        x = blend(x, blend_factors(op, p['brightness'], p['contrast'], p['saturation']), op == 1, op == 2)
+        if (i := (op == 3).nonzero().squeeze(1)).numel(): x[i] = hue(x[i], p['hue'][i])
+    return x
+
+def standardize_levels(q):
+    "Gray levels 0-255 (uint8 or float) -> a new ImageNet-normalized float tensor."
+    mean, std = (torch.tensor(v, device=q.device)[None, :, None, None] for v in (IMAGENET_MEAN, IMAGENET_STD))
+    return (q.float() / 255 - mean) / std
+
+def quantize(x):
+    "A float batch in [0, 1] back to the 256 gray levels: (uint8 channels-last copy, normalized float)."
+    q = (x * 255).round()
+    return q.to(torch.uint8).contiguous(memory_format=torch.channels_last), standardize_levels(q)
+
+@functools.cache
+def compiled_once(fn):
+    "`fn` compiled once per process. Each round hands `rotate_hue` a different number of images, so it is compiled for any batch size."
+    return torch.compile(fn, dynamic=fn is rotate_hue)
+
+def fused_augment_after_crop(x, p:dict, resolutions) -> tuple:
+    "`augment_batch`'s steps after the crop as compiled kernels: colour jitter, back to uint8 levels, resize, normalize."
+    x = jitter_by_rounds(x, p, blend=compiled_once(blend_round), hue=compiled_once(rotate_hue))
+    x8, top = compiled_once(quantize)(x)
+    return tuple(top if r == max(resolutions) else compiled_once(standardize_levels)(resize(x8, r)) for r in sorted(resolutions))
+
 # %% ../nbs/05_data.ipynb #6ec1b982
+class CompileUnavailableError(RuntimeError):
+    "torch.compile cannot build kernels on this machine."
+
+def check_compiler(device):
+    "Raise one clear error now, not in the first training step, if `torch.compile` cannot build kernels for `device`."
+    try: compiled_once(standardize_levels)(torch.zeros(1, 3, 2, 2, dtype=torch.uint8, device=device))
+    except Exception as e:
+        while e.__cause__ is not None or getattr(e, 'inner_exception', None) is not None:    # the root cause, not the wrapper's first line
+            e = e.__cause__ or e.inner_exception
+        why = (str(e).strip().splitlines() or [''])[0][:200]
+        raise CompileUnavailableError(f"the fused pipeline needs torch.compile, which failed on {device} ({type(e).__name__}: {why}): "
+                                      "use the eager one (fused=False, rivit-train --pipeline device)") from None
+
 class DeviceLoader:
     "Batches of a `DecodedImages` cache on `device`, augmented there when training: yields what `make_loader` yields."
     def __init__(self, images:'DecodedImages', batch_size:int=64, train:bool=True, resolutions=(96, 128, 160), device='cpu',
-                 seed:int=0, rank:int=0, world_size:int=1):
-        self.dataset, self.batch_size, self.train, self.device = images, batch_size, train, torch.device(device)
+                 seed:int=0, rank:int=0, world_size:int=1, fused:bool=False):
+        self.dataset, self.batch_size, self.train, self.device, self.fused = images, batch_size, train, torch.device(device), fused
         self.resolutions, self.seed = tuple(sorted(resolutions)), seed
         if train and images.size != self.resolutions[-1]:
             raise ValueError(f'the cache holds {images.size} px images; training at {self.resolutions[-1]} px needs a cache of that size')
         self.sampler = (DistributedSampler(images, num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=True)
                         if train else ShardSampler(len(images), rank, world_size))
+        if fused and train: check_compiler(self.device)
 
     def __len__(self): return len(self.sampler) // self.batch_size if self.train else math.ceil(len(self.sampler) / self.batch_size)
 
@@ -358,4 +429,4 @@ class DeviceLoader:
             x, y = x.to(self.device, non_blocking=True), self.dataset.labels[i].to(self.device, non_blocking=True)
             if not self.train: yield normalize(x), y; continue
             params = augmentation_params(self.seed, self.dataset.epoch, i, self.dataset.widths[i], self.resolutions[-1])
-            yield augment_batch(x, self.dataset.transposed[i], params, self.resolutions), y
+            yield augment_batch(x, self.dataset.transposed[i], params, self.resolutions, fused=self.fused), y

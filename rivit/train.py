@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from .vit import import_path, rebuild, RebuildError
 from .core import DEFAULT_MODEL, create_model, model_entry, list_models
 from .data import (sample_dir, get_datasets, make_loader, set_epoch, eval_transform, check_image_files, ImageFolderDataset,
-                        DecodedImages, DeviceLoader, progress, CorruptImageError, DownloadError)
+                        DecodedImages, DeviceLoader, progress, CorruptImageError, DownloadError, CompileUnavailableError, check_compiler)
 
 # %% ../nbs/06_train.ipynb #e8026034
 def distillation_loss(student_logits, teacher_logits):
@@ -244,7 +244,7 @@ class TrainConfig:
     grad_clip: float = 1.0                # largest gradient norm; 0 disables clipping
     distill: float = 0.                   # self-distillation weight (chapter 11): each resolution learns from the next higher one
     seed: int = 0                         # seeds initialization, shuffling and augmentations
-    pipeline: str = 'device'              # device: decode every image once, augment batches on the training device (chapter 5); pil: per image, in workers
+    pipeline: str = 'device'              # device: decode every image once, augment batches on the training device (chapter 5); fused: the same, its jitter compiled (torch.compile); pil: per image, in workers
     workers: int|None = None              # DataLoader workers per process (default: min(4, cores))
     amp: bool = True                      # mixed precision on CUDA (no effect on CPU)
     compile: bool = False                 # torch.compile the model (CUDA)
@@ -274,7 +274,7 @@ def _check(cfg:'TrainConfig'):
     for name, low in [('epochs', 1), ('batch_size', 1), ('patch_size', 1), ('latent_size', 4)]:
         if getattr(cfg, name) < low: bad(name, f'must be at least {low}, got {getattr(cfg, name)}')
     if cfg.workers is not None and cfg.workers < 0: bad('workers', f'must be 0 or more, got {cfg.workers}')
-    if cfg.pipeline not in ('device', 'pil'): bad('pipeline', f'must be device or pil, got {cfg.pipeline!r}')
+    if cfg.pipeline not in ('device', 'fused', 'pil'): bad('pipeline', f'must be device, fused or pil, got {cfg.pipeline!r}')
     for name, low, high in [('lr', 0, math.inf), ('weight_decay', 0, math.inf), ('warmup_epochs', 0, math.inf),
                             ('label_smoothing', 0, 1), ('grad_clip', 0, math.inf), ('distill', 0, math.inf)]:
         v = getattr(cfg, name)
@@ -461,11 +461,12 @@ def training_loaders(cfg:'TrainConfig', train_ds, eval_ds:dict, loader, device, 
     need = len(train_ds) * 3 * top * top * 1.5 + n_val * 3 * sum(r * r for r in cfg.train_res)   # uint8, room for wide images
     free = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_AVPHYS_PAGES') if hasattr(os, 'sysconf') else math.inf
     if need > 0.8 * free:
-        raise ValueError(f'--pipeline device needs about {need / 1e9:.1f} GB of memory for the decoded images and {free / 1e9:.1f} GB are free: '
+        raise ValueError(f'--pipeline {cfg.pipeline} needs about {need / 1e9:.1f} GB of memory for the decoded images and {free / 1e9:.1f} GB are free: '
                          f'use --pipeline pil (decodes every image every epoch), or smaller --train-res')
+    if cfg.pipeline == 'fused': check_compiler(device)                # torch.compile works here, before any image is decoded
     workers, per_rank = cfg.workers if cfg.workers is not None else min(4, os.cpu_count() or 1), cfg.batch_size // world_size
     cache = lambda ds, size, crop: DecodedImages(ds.samples, ds.classes, size, crop=crop, workers=workers)
-    train = DeviceLoader(cache(train_ds, top, False), per_rank, True, cfg.train_res, device, cfg.seed, rank, world_size)
+    train = DeviceLoader(cache(train_ds, top, False), per_rank, True, cfg.train_res, device, cfg.seed, rank, world_size, fused=cfg.pipeline == 'fused')
     return train, {r: DeviceLoader(cache(eval_ds[r], r, True), per_rank, False, (r,), device, cfg.seed, rank, world_size) for r in cfg.train_res}
 
 # %% ../nbs/06_train.ipynb #af33a57c
@@ -569,7 +570,7 @@ def format_table(rows:list[dict], downscaled:list[dict]=()) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/06_train.ipynb #5863eb6f
-ERRORS = (ValueError, FileNotFoundError, CorruptImageError, DownloadError, NonFiniteLossError)  # CheckpointError is a ValueError
+ERRORS = (ValueError, FileNotFoundError, CorruptImageError, DownloadError, NonFiniteLossError, CompileUnavailableError)  # CheckpointError is a ValueError
 
 def main(argv=None):
     "Entry point of `rivit-train`: every expected failure ends with one line, 'rivit-train: error: ...', and no traceback."
