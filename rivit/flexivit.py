@@ -179,20 +179,21 @@ def policy_predictions(model:'FlexiViT', loader, policies=EVAL_PATCH) -> dict:
 
 def evaluate_policies(run:str|Path, batch_size:int=64, workers:int|None=None, policies=EVAL_PATCH) -> dict:
     "Evaluate the FlexiViT trained in folder `run` (its weights.pt) under every policy at each of the run's test resolutions; write run/policies.json."
-    from rivit.train import load_model, environment          # chapter 6; imported here because rivit.train builds on rivit.core
-    from rivit.data import ImageFolderDataset, eval_transform, imagenette_root, make_loader
+    from rivit.train import load_model, environment          # chapters 6 and 7; imported here because they build on rivit.core
+    from rivit.experiments import correct
+    from rivit.data import get_datasets, make_loader
     run = Path(run)
     cfg = json.loads((run/'results.json').read_text())['config']
     model = load_model(run/'weights.pt')
     if not isinstance(model, FlexiViT): raise ValueError(f'{run} holds a {type(model).__name__}, not a FlexiViT: evaluate_policies needs a flexivit run')
-    val = imagenette_root(cfg['data'])/'val'
-    preds, labels = {p: {} for p in policies}, None
-    for res in cfg['eval_res']:
-        ds = ImageFolderDataset(val, eval_transform(res))
-        labels = [label for _, label in ds.samples]
+    evals = get_datasets(cfg['data'], cfg['train_res'], cfg['eval_res'])[1]     # the trainer's evaluation sets, {res: dataset}
+    labels = [label for _, label in evals[cfg['eval_res'][0]].samples]
+    preds = {p: {} for p in policies}
+    for res, ds in evals.items():
         for p, v in policy_predictions(model, make_loader(ds, batch_size, train=False, num_workers=workers), policies).items(): preds[p][str(res)] = v
-    accuracy = {p: {r: round(sum(a == b for a, b in zip(v, labels)) / len(labels), 4) for r, v in preds[p].items()} for p in policies}
+    predictions = {p: {'labels': labels, 'eval': preds[p]} for p in policies}   # each as a predictions.json
+    accuracy = {p: {r: round(correct(predictions[p], r).sum().item() / len(labels), 4) for r in preds[p]} for p in policies}
     out = {'command': ' '.join(sys.argv), 'environment': environment(torch.device('cpu')), 'run': str(run), 'accuracy': accuracy,
-           'policies': {p: {'labels': labels, 'eval': preds[p]} for p in policies}}   # each as a predictions.json: chapter 7's `correct` reads it
+           'policies': predictions}
     (run/'policies.json').write_text(json.dumps(out, separators=(',', ':')))
     return out
