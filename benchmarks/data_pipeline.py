@@ -21,7 +21,7 @@ writes the JSON and, next to it, the printed text (data_pipeline_cpu.txt).
 import argparse, os, statistics, time
 from pathlib import Path
 os.environ.setdefault('MALLOC_MMAP_THRESHOLD_', 'unchanged')  # speed_memory re-executes the script with a fixed threshold unless it is set
-from speed_memory import write_result, report_end
+from speed_memory import write_result, report_end, glibc_allocator
 if os.environ['MALLOC_MMAP_THRESHOLD_'] == 'unchanged': del os.environ['MALLOC_MMAP_THRESHOLD_']
 
 import torch
@@ -89,9 +89,7 @@ def main():
         m = row['median_images_per_s']
         table.append(f"| {'/'.join(map(str, row['resolutions']))} px | {m['pil']:,.0f} | {m['device']:,.0f} | {m['fused']:,.0f} | "
                      f"{row['ratio_device_to_pil']['median']:.2f}× | {row['ratio_fused_to_pil']['median']:.2f}× | {row['ratio_fused_to_device']['median']:.2f}× | {row['cache_decode_images_per_s']:.0f} | {row['cache_mb']} |")
-    # glibc's allocator settings, when given (scripts/run_cpu_experiments.sh's keep freed memory for reuse)
-    allocator = {k: os.environ[k] for k in ('MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_') if k in os.environ}
-    result = write_result(a.out, torch.device('cpu'), a, rows=rows, table='\n'.join(table), allocator=allocator or 'glibc defaults')
+    result = write_result(a.out, torch.device('cpu'), a, rows=rows, table='\n'.join(table), allocator=glibc_allocator())
     say(f"allocator: {result['allocator']}")
     report_end(result, printed, a.out, say, f", torchvision {result['hardware'].get('torchvision', '?')}")
 

@@ -123,6 +123,10 @@ def hardware(device):
     except ImportError: pass
     return info
 
+def glibc_allocator():
+    "glibc's allocator settings this process runs with, as the result files record them: the variables that keep freed memory for reuse (scripts/run_cpu_experiments.sh), or 'glibc defaults'."
+    return {k: os.environ[k] for k in ('MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_') if k in os.environ} or 'glibc defaults'
+
 def write_result(path, device, settings, **measured):
     "A benchmark's result: the exact command, hardware and versions, the settings, then what was measured; written to `path` as JSON if given."
     result = {'command': ' '.join([Path(sys.executable).name] + sys.argv), 'hardware': hardware(device), 'settings': vars(settings), **measured}

@@ -12,7 +12,7 @@ import argparse, statistics, time
 from pathlib import Path
 import os
 os.environ.setdefault('MALLOC_MMAP_THRESHOLD_', 'unchanged')  # speed_memory re-executes the script with a fixed threshold unless it is set
-from speed_memory import write_result
+from speed_memory import write_result, glibc_allocator
 if os.environ['MALLOC_MMAP_THRESHOLD_'] == 'unchanged': del os.environ['MALLOC_MMAP_THRESHOLD_']
 import torch
 import torch.nn.functional as F
@@ -56,9 +56,7 @@ def main():
     table = ['| model | size | parameters | s per step (median) | min per epoch (147 steps) |', '|---|---|---:|---:|---:|']
     table += [f"| {r['model']} | {r['size']} | {r['parameters']:,} | {r['median_s_per_step']:.2f} | {r['min_per_epoch']:.1f} |" for r in rows]
     print('\n'.join(table))
-    # glibc's allocator settings, when given: MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ keep freed memory for reuse
-    allocator = {k: os.environ[k] for k in ('MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_') if k in os.environ}
-    result = write_result(a.out, torch.device('cpu'), a, rows=rows, table='\n'.join(table), allocator=allocator or 'glibc defaults')
+    result = write_result(a.out, torch.device('cpu'), a, rows=rows, table='\n'.join(table), allocator=glibc_allocator())
     print(f"allocator: {result['allocator']}")
     print(f"command: {result['command']}")
 
