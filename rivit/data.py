@@ -387,10 +387,10 @@ def compiled_once(fn):
     return torch.compile(fn, dynamic=fn is rotate_hue)
 
 def fused_augment_after_crop(x, p:dict, resolutions) -> tuple:
-    "`augment_batch`'s steps after the crop as compiled kernels: colour jitter, back to uint8 levels, resize, normalize."
+    "`augment_batch`'s steps after the crop as compiled kernels: colour jitter, back to uint8 levels, resize, normalize. `resolutions` low to high, the last one `x`'s."
     x = jitter_by_rounds(x, p, blend=compiled_once(blend_round), hue=compiled_once(rotate_hue))
     x8, top = compiled_once(quantize)(x)
-    return tuple(top if r == max(resolutions) else compiled_once(standardize_levels)(resize(x8, r)) for r in sorted(resolutions))
+    return (*(compiled_once(standardize_levels)(resize(x8, r)) for r in resolutions[:-1]), top)
 
 # %% ../nbs/05_data.ipynb #6ec1b982
 class CompileUnavailableError(RuntimeError):
@@ -416,7 +416,7 @@ class DeviceLoader:
             raise ValueError(f'the cache holds {images.size} px images; training at {self.resolutions[-1]} px needs a cache of that size')
         self.sampler = (DistributedSampler(images, num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=True)
                         if train else ShardSampler(len(images), rank, world_size))
-        if fused and train: check_compiler(self.device)
+        if fused and train: check_compiler(self.device)   # rivit-train checks before decoding; here it is then a cached no-op
 
     def __len__(self): return len(self.sampler) // self.batch_size if self.train else math.ceil(len(self.sampler) / self.batch_size)
 
