@@ -328,11 +328,16 @@ def seed_table(scale:str, models=MODELS, seeds=(0, 1), root:str|Path|None=None) 
              '|---|' + '---:|' * (len(seeds) + 2)]
     top = max(SCALES[scale]['train_res'])
     for m in models:
-        try: p = [predictions(scale, m, s, root) for s in seeds]
-        except FileNotFoundError: lines.append(f'| {m} | ' + ' | '.join(['*not run*'] + [''] * (len(seeds) + 1)) + ' |'); continue
-        val = [correct(x, 'val', SCALES[scale]['train_res']) for x in p]
-        disagree = (torch.tensor(p[0]['eval'][str(top)]) != torch.tensor(p[1]['eval'][str(top)])).float().mean().item()
-        lines.append(f'| {m} | ' + ' | '.join(f'{100 * v.mean():.2f}' for v in val) + f' | {format_test(paired_bootstrap(val[1], val[0]))} | {100 * disagree:.1f} % |')
+        p = {}
+        for s in seeds:
+            try: p[s] = predictions(scale, m, s, root)
+            except FileNotFoundError: pass
+        val = {s: correct(x, 'val', SCALES[scale]['train_res']) for s, x in p.items()}
+        cells = [f'{100 * val[s].mean():.2f}' if s in val else '*not run*' for s in seeds]
+        if len(p) < 2: lines.append(f'| {m} | ' + ' | '.join(cells) + ' |  |  |'); continue   # a seed missing: nothing to compare yet
+        a, b = seeds[:2]
+        disagree = (torch.tensor(p[a]['eval'][str(top)]) != torch.tensor(p[b]['eval'][str(top)])).float().mean().item()
+        lines.append(f'| {m} | ' + ' | '.join(cells) + f' | {format_test(paired_bootstrap(val[b], val[a]))} | {100 * disagree:.1f} % |')
     return '\n'.join(lines)
 
 # %% ../nbs/07_experiments.ipynb #f3e5501f
