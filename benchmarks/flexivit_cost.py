@@ -5,7 +5,8 @@ embedding and ResFormer (the models of chapter 12's comparison), as built for th
 
 For every test resolution: the tokens that enter the first transformer block, and the seconds of one no_grad forward
 pass of a batch of `--batch-size` random images, ms per image. "resized down" times the antialiased bilinear resize
-of the batch to the largest training resolution plus the forward pass there. Within every round each way runs once,
+of the batch to the largest training resolution plus the forward pass there (at that resolution itself, no resize: the
+same work as the direct way). Within every round each way runs once,
 in an order rotated from round to round, so that a busy machine slows them alike; reported: the median over the
 rounds, and the median of the per-round ratios to FlexiViT resized down.
 
@@ -22,18 +23,19 @@ from rivit.vit import TransformerBlock
 
 TRAIN_RES = (64, 80, 96)
 
-def ways():
-    "{name: (model, policy or None, resize down first)}: FlexiViT three ways, then every other chapter-12 rival two ways."
+def ways() -> tuple[dict, str]:
+    "({name: (model, policy or None, resize down first)}: FlexiViT three ways, then every other chapter-12 rival two ways; the reference way's name: FlexiViT resized down)."
     build = lambda name: create_model(name, 'tiny', train_res=TRAIN_RES, patch_size=8, latent_size=40).eval()
     flexi = list_models(chapter=12)[0]
     conv = list_models(family='report', embedding='conv', pos_enc='sinusoidal')[0]
     resformer = list_models(family='beyond', chapter=11)[0]
+    ref = f'{flexi} resized down'
     out = {f'{flexi} fixed': (build(flexi), 'fixed', False), f'{flexi} scaled': (build(flexi), 'scaled', False),
-           f'{flexi} resized down': (build(flexi), 'fixed', True)}
+           ref: (build(flexi), 'fixed', True)}
     for name in (conv, resformer):
         m = build(name)
         out[name], out[f'{name} resized down'] = (m, None, False), (m, None, True)
-    return out
+    return out, ref
 
 def tokens(model, res:int) -> int:
     "Tokens entering the first transformer block for a res×res image, class token included."
@@ -45,7 +47,7 @@ def tokens(model, res:int) -> int:
 
 def run(model, policy, down:bool, x):
     if policy is not None: model.eval_patch = policy
-    if down: x = F.interpolate(x, size=(max(TRAIN_RES),) * 2, mode='bilinear', antialias=True, align_corners=False)
+    if down and x.shape[-1] != max(TRAIN_RES): x = F.interpolate(x, size=(max(TRAIN_RES),) * 2, mode='bilinear', antialias=True, align_corners=False)
     with torch.no_grad(): model(x)
 
 def main():
@@ -59,7 +61,7 @@ def main():
     def say(line=''):
         print(line, flush=True); printed.append(line)
     torch.manual_seed(0)
-    w = ways()
+    w, ref = ways()
     say(f'inference, batch {a.batch_size}, {a.rounds} rounds, ways alternating; ms per image (median over rounds), tokens per image')
     rows = []
     for res in [int(r) for r in a.res.split(',')]:
@@ -70,7 +72,6 @@ def main():
             names = list(w)[r % len(w):] + list(w)[:r % len(w)]
             for k in names:
                 t = time.perf_counter(); run(*w[k], x); times[k].append(time.perf_counter() - t)
-        ref = list(w)[2]   # FlexiViT resized down
         for k, (m, policy, down) in w.items():
             if policy is not None: m.eval_patch = policy
             n = tokens(m, max(TRAIN_RES) if down else res)
