@@ -8,7 +8,8 @@ pass of a batch of `--batch-size` random images, ms per image. "resized down" ti
 of the batch to the largest training resolution plus the forward pass there (at that resolution itself, no resize: the
 same work as the direct way). Within every round each way runs once,
 in an order rotated from round to round, so that a busy machine slows them alike; reported: the median over the
-rounds, and the median of the per-round ratios to FlexiViT resized down.
+rounds, and the median of the per-round ratios to FlexiViT resized down. Before the timed rounds of each resolution
+every way runs once untimed (three times before the first resolution: first touches of memory and threads).
 
     python benchmarks/flexivit_cost.py --out benchmarks/results/flexivit_cost_cpu.json
 """
@@ -54,7 +55,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--res', default='96,128,160,192,224')
     p.add_argument('--batch-size', type=int, default=64)
-    p.add_argument('--rounds', type=int, default=7)
+    p.add_argument('--rounds', type=int, default=15)
     p.add_argument('--out')
     a = p.parse_args()
     printed = []
@@ -66,7 +67,8 @@ def main():
     rows = []
     for res in [int(r) for r in a.res.split(',')]:
         x = torch.randn(a.batch_size, 3, res, res)
-        for m, policy, down in w.values(): run(m, policy, down, x)   # warm-up
+        for _ in range(3 if not rows else 1):                          # untimed warm-up: 3 passes before the first resolution
+            for m, policy, down in w.values(): run(m, policy, down, x)
         times = {k: [] for k in w}
         for r in range(a.rounds):
             names = list(w)[r % len(w):] + list(w)[:r % len(w)]
