@@ -323,10 +323,11 @@ def claims_markdown(rows:list[dict]) -> str:
     return '\n'.join(lines)
 
 def seed_table(scale:str, models=MODELS, seeds=(0, 1), root:str|Path|None=None) -> str:
-    "What a second seed changes, per model: the accuracy (val) of each seed, their paired difference, and how often they disagree."
-    lines = [f'| model | ' + ' | '.join(f'seed {s}: val' for s in seeds) + f' | seed {seeds[1]} − seed {seeds[0]} [95% interval] | images on which the seeds disagree (96 px) |',
+    "What a second seed changes, per model: the accuracy (val) of each seed, the paired difference of the first two, and how often they disagree."
+    if len(seeds) < 2: raise ValueError(f'seed_table compares seeds: give at least two, got {tuple(seeds)}')
+    top, (a, b) = max(SCALES[scale]['train_res']), seeds[:2]
+    lines = [f'| model | ' + ' | '.join(f'seed {s}: val' for s in seeds) + f' | seed {b} − seed {a} [95% interval] | images on which the seeds disagree ({top} px) |',
              '|---|' + '---:|' * (len(seeds) + 2)]
-    top = max(SCALES[scale]['train_res'])
     for m in models:
         p = {}
         for s in seeds:
@@ -334,8 +335,7 @@ def seed_table(scale:str, models=MODELS, seeds=(0, 1), root:str|Path|None=None) 
             except FileNotFoundError: pass
         val = {s: correct(x, 'val', SCALES[scale]['train_res']) for s, x in p.items()}
         cells = [f'{100 * val[s].mean():.2f}' if s in val else '*not run*' for s in seeds]
-        if len(p) < 2: lines.append(f'| {m} | ' + ' | '.join(cells) + ' |  |  |'); continue   # a seed missing: nothing to compare yet
-        a, b = seeds[:2]
+        if a not in p or b not in p: lines.append(f'| {m} | ' + ' | '.join(cells) + ' |  |  |'); continue   # nothing to compare yet
         disagree = (torch.tensor(p[a]['eval'][str(top)]) != torch.tensor(p[b]['eval'][str(top)])).float().mean().item()
         lines.append(f'| {m} | ' + ' | '.join(cells) + f' | {format_test(paired_bootstrap(val[b], val[a]))} | {100 * disagree:.1f} % |')
     return '\n'.join(lines)
