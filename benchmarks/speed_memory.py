@@ -17,7 +17,7 @@ by step, on the same batch, and reports the median of the per-round time ratios:
 
     python benchmarks/speed_memory.py --paired vanilla-learned,timm-vit --out benchmarks/results/paired_vs_timm_cpu.json
 """
-import argparse, gc, json, os, sys, time
+import argparse, datetime, gc, json, os, sys, time
 from pathlib import Path
 
 if sys.platform.startswith('linux') and 'MALLOC_MMAP_THRESHOLD_' not in os.environ:
@@ -129,7 +129,8 @@ def glibc_allocator():
 
 def write_result(path, device, settings, **measured):
     "A benchmark's result: the exact command, hardware and versions, the settings, then what was measured; written to `path` as JSON if given."
-    result = {'command': ' '.join([Path(sys.executable).name] + sys.argv), 'hardware': hardware(device), 'settings': vars(settings), **measured}
+    result = {'command': ' '.join([Path(sys.executable).name] + sys.argv), 'hardware': hardware(device),
+              'finished_utc': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M'), 'settings': vars(settings), **measured}
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(result, indent=1))
@@ -139,7 +140,7 @@ def write_result(path, device, settings, **measured):
 def report_end(result:dict, printed:list, out, say, extra:str=''):
     "The closing lines every benchmark prints (hardware and versions, then the command), and its printed text beside the JSON (.txt)."
     env = result['hardware']
-    say(f"\n{env['cpu']}, {env['cpu_count']} cores, {env['torch_threads']} torch threads, torch {env['torch']}, python {env['python']}{extra}")
+    say(f"\n{env['cpu']}, {env['cpu_count']} cores, {env['torch_threads']} torch threads, torch {env['torch']}, python {env['python']}{extra}; finished {result['finished_utc']} UTC")
     say(f"command: {result['command']}")
     if out:
         txt = Path(out).with_suffix('.txt')
