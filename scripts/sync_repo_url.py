@@ -7,6 +7,8 @@ runs, because Colab opens the bare notebook from GitHub. They are:
   the title cell into the page's front matter, and anything else in that cell would not be shown);
 - the hidden first code cell that, in Colab, pip-installs rivit from the repository.
 
+It also writes the measured run times of nbs/runtimes.json (each badge's, and the README's table of them).
+
 nbdev takes the docs and source links from pyproject.toml itself, and the installed package reads the URL from
 its own metadata (`rivit.core.repository_url`).
 
@@ -36,6 +38,21 @@ def runtime(notebook:str) -> str:
     minutes = max(1, round(secs / 60))
     return (f" Runs top to bottom in about {minutes} min on a CPU ({data['machine']}; measured). In Colab, its code runs on the "
             f"CPU as well (2 cores), so expect about the same plus a minute to install rivit; the chapter itself needs no GPU.")
+
+README_BLOCK = ('<!-- run times: written by scripts/sync_repo_url.py from nbs/runtimes.json -->', '<!-- end of run times -->')
+
+def readme_runtimes(readme:str) -> str:
+    "README.md with its table of each notebook's measured run time (between README_BLOCK's two lines) as nbs/runtimes.json says."
+    data = json.loads((ROOT/'nbs'/'runtimes.json').read_text())
+    names = sorted(data['seconds'], key=lambda n: (not n[0].isdigit(), n))               # chapters in order, then the landing page
+    label = lambda n: f'{int(n[:2])}' if n[0].isdigit() else 'landing page'
+    fmt = lambda s: f'{s} s' if s < 90 else f'{s / 60:.1f} min'
+    table = ('| notebook | ' + ' | '.join(label(n) for n in names) + ' |\n|---|' + '---:|' * len(names) + '\n'
+             f"| top to bottom, {data['machine']} | " + ' | '.join(fmt(data['seconds'][n]) for n in names) + ' |')
+    block = f'{README_BLOCK[0]}\n{table}\n{README_BLOCK[1]}'
+    start, end = readme.find(README_BLOCK[0]), readme.find(README_BLOCK[1])
+    if start < 0 or end < 0: sys.exit(f'README.md lacks the run-time table\'s two marker lines: {README_BLOCK[0]} and {README_BLOCK[1]}')
+    return readme[:start] + block + readme[end + len(README_BLOCK[1]):]
 
 def badge(owner, name, notebook:str, branch='main') -> str:
     return (f'[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]'
@@ -75,6 +92,11 @@ def main():
         if new != text:
             stale.append(path.name)
             if not a.check: path.write_text(new)
+    readme = ROOT/'README.md'
+    text = readme.read_text(); new = readme_runtimes(text)
+    if new != text:
+        stale.append('README.md (run times)')
+        if not a.check: readme.write_text(new)
     if a.check and stale:
         sys.exit(f'not in sync with pyproject.toml ({owner}/{name}): {", ".join(stale)}. Run: python scripts/sync_repo_url.py')
     print(f'{"checked" if a.check else "synced"} {owner}/{name}' + (f'; rewrote {", ".join(stale)}' if stale and not a.check else ''))
