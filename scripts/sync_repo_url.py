@@ -29,34 +29,41 @@ def repository() -> tuple[str, str]:
     if not m: sys.exit(f'pyproject.toml: [project.urls] Repository must be https://github.com/OWNER/NAME, got {url!r}')
     return m.group(1), m.group(2)
 
-def runtime(notebook:str) -> str:
-    "How long the chapter takes, from nbs/runtimes.json (written by scripts/execute_nbs.py when it re-executes it)."
+def runtimes() -> dict:
+    "nbs/runtimes.json (written by scripts/execute_nbs.py when it re-executes a notebook), or no times if it is missing."
     path = ROOT/'nbs'/'runtimes.json'
-    data = json.loads(path.read_text()) if path.exists() else {'seconds': {}}
+    return json.loads(path.read_text()) if path.exists() else {'machine': '', 'seconds': {}}
+
+def has_slow_cells(nb:dict) -> bool: return any(l.strip() == '#| slow' for c in nb['cells'] if c['cell_type'] == 'code' for l in ''.join(c['source']).splitlines())
+
+def runtime(notebook:str, slow:bool=False) -> str:
+    "How long the chapter takes, from nbs/runtimes.json; `slow`: it has cells marked slow, which that time leaves out."
+    data = runtimes()
     secs = data['seconds'].get(notebook)
     if secs is None: return ''
     minutes = max(1, round(secs / 60))
-    return (f" Runs top to bottom in about {minutes} min on a CPU ({data['machine']}; measured). In Colab, its code runs on the "
-            f"CPU as well (2 cores), so expect about the same plus a minute to install rivit; the chapter itself needs no GPU.")
+    return (f" Runs top to bottom in about {minutes} min on a CPU ({data['machine']}; measured" + ('; without the cells marked slow' if slow else '') +
+            f"). In Colab, its code runs on the CPU as well (2 cores), so expect about the same plus a minute to install rivit"
+            + ('; Colab also runs the slow cells, which take longer (see the chapter)' if slow else '') + '; the chapter itself needs no GPU.')
 
 README_BLOCK = ('<!-- run times: written by scripts/sync_repo_url.py from nbs/runtimes.json -->', '<!-- end of run times -->')
 
 def readme_runtimes(readme:str) -> str:
     "README.md with its table of each notebook's measured run time (between README_BLOCK's two lines) as nbs/runtimes.json says."
-    data = json.loads((ROOT/'nbs'/'runtimes.json').read_text())
-    names = sorted(data['seconds'], key=lambda n: (not n[0].isdigit(), n))               # chapters in order, then the landing page
+    data = runtimes()
+    names = sorted((n for n in data['seconds'] if (ROOT/'nbs'/n).exists()), key=lambda n: (not n[0].isdigit(), n))  # chapters, then the landing page
     label = lambda n: f'{int(n[:2])}' if n[0].isdigit() else 'landing page'
     fmt = lambda s: f'{s} s' if s < 90 else f'{s / 60:.1f} min'
     table = ('| notebook | ' + ' | '.join(label(n) for n in names) + ' |\n|---|' + '---:|' * len(names) + '\n'
              f"| top to bottom, {data['machine']} | " + ' | '.join(fmt(data['seconds'][n]) for n in names) + ' |')
     block = f'{README_BLOCK[0]}\n{table}\n{README_BLOCK[1]}'
-    start, end = readme.find(README_BLOCK[0]), readme.find(README_BLOCK[1])
+    start = readme.find(README_BLOCK[0]); end = readme.find(README_BLOCK[1], start + 1)
     if start < 0 or end < 0: sys.exit(f'README.md lacks the run-time table\'s two marker lines: {README_BLOCK[0]} and {README_BLOCK[1]}')
     return readme[:start] + block + readme[end + len(README_BLOCK[1]):]
 
-def badge(owner, name, notebook:str, branch='main') -> str:
+def badge(owner, name, notebook:str, branch='main', slow:bool=False) -> str:
     return (f'[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]'
-            f'(https://colab.research.google.com/github/{owner}/{name}/blob/{branch}/nbs/{notebook})' + runtime(notebook))
+            f'(https://colab.research.google.com/github/{owner}/{name}/blob/{branch}/nbs/{notebook})' + runtime(notebook, slow))
 
 def install_cell(owner, name) -> str:
     return ('#| hide\n'
@@ -73,7 +80,7 @@ def synced(nb:dict, notebook:str, owner, name) -> dict:
     title = ''.join(cells[0]['source'])
     cells[0]['source'] = lines(re.sub(r'\n*\[!\[Open In Colab\][^\n]*', '', title).rstrip('\n'))
     cells[:] = [c for c in cells if c.get('id') != BADGE_ID]
-    cells.insert(1, {'cell_type': 'markdown', 'id': BADGE_ID, 'metadata': {}, 'source': lines(badge(owner, name, notebook))})
+    cells.insert(1, {'cell_type': 'markdown', 'id': BADGE_ID, 'metadata': {}, 'source': lines(badge(owner, name, notebook, slow=has_slow_cells(nb)))})
     for c in cells[:5]:
         if c['cell_type'] == 'code' and INSTALL_MARK in ''.join(c['source']): c['source'] = lines(install_cell(owner, name))
     return nb
@@ -98,7 +105,7 @@ def main():
         stale.append('README.md (run times)')
         if not a.check: readme.write_text(new)
     if a.check and stale:
-        sys.exit(f'not in sync with pyproject.toml ({owner}/{name}): {", ".join(stale)}. Run: python scripts/sync_repo_url.py')
+        sys.exit(f'not in sync with pyproject.toml ({owner}/{name}) or nbs/runtimes.json: {", ".join(stale)}. Run: python scripts/sync_repo_url.py')
     print(f'{"checked" if a.check else "synced"} {owner}/{name}' + (f'; rewrote {", ".join(stale)}' if stale and not a.check else ''))
 
 if __name__ == '__main__': main()
