@@ -15,8 +15,13 @@ set -e
 cd "$(dirname "$0")/.."
 # glibc keeps freed memory for reuse instead of returning it to the OS (and faulting it in again at the next step):
 # faster CPU training steps on the course's 2-core machine (benchmarks/results/step_time_keep_freed_cpu.json against
-# step_time_glibc_defaults_cpu.json); only where memory comes from changes. Set either variable yourself to override.
-export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-1073741824} MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-2147483648}
+# step_time_glibc_defaults_cpu.json); only where memory comes from changes. Blocks of 64 MiB and more are still mapped
+# and returned: with a 1 GiB threshold (the setting until 2026-12-03) the heap fragmented during the final evaluation
+# of a plain-patch relative model at 128-224 px (tensors of tens to hundreds of MB, every size different) and grew
+# past the machine's 23 GB, and the kernel killed the run (vanilla-relative, seed 0; results/next/README.md).
+# The cpu scale's training steps allocate less than 64 MiB at a time (the largest block, a tiny conv stem's activations
+# for 64 images at 96 px, is about 38 MB). Set either variable yourself to override.
+export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-67108864} MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-2147483648}
 # the runs call the installed rivit-experiments: fail here, in one line, if it cannot import rivit (not after the first run)
 rivit-experiments --help > /dev/null 2>&1 || { echo "rivit-experiments cannot start (is rivit installed here? pip install -e . from the repository root, see the README); no run was started" >&2; exit 1; }
 root=${ROOT:-results/experiments}
