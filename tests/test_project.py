@@ -39,3 +39,17 @@ def test_readme_states_the_measured_runtimes():
     secs = json.loads((ROOT/'nbs'/'runtimes.json').read_text())['seconds']
     longest = math.ceil(max(v for k, v in secs.items() if k[0].isdigit()) / 60)
     assert f'at most {longest} minutes each on a 2-core CPU' in (ROOT/'README.md').read_text().replace('\n', ' ')
+
+def test_readme_quotes_the_committed_measurements():
+    "The README's data pipeline and slow-cell figures are those of the committed result files (rounded as written)."
+    readme = (ROOT/'README.md').read_text().replace('\n', ' ')
+    rows = [r for f in sorted((ROOT/'benchmarks'/'results').glob('data_pipeline*_cpu.json'))
+            for r in json.loads(f.read_text())['rows'] if r['resolutions'] == [96, 128, 160]]
+    span = lambda key, digits: [round(f(r[key]['median'] for r in rows), digits) for f in (min, max)]
+    assert span('ratio_fused_to_pil', 1) == [2.6, 4.0] and '2.6–4.0 times the PIL path' in readme
+    assert span('ratio_fused_to_device', 2) == [1.35, 1.84] and '1.35–1.84 times the default eager' in readme
+    fused = sorted(round(r['median_images_per_s']['fused']) for r in rows)
+    assert fused[:2] == [863, 906] and (fused[2], fused[-1]) == (1290, 1513), fused
+    assert '1,290–1,513 images per second' in readme and '863–906 on another AMD EPYC' in readme
+    epochs = [h['seconds'] / 60 for h in json.loads((ROOT/'results'/'slow-test-conv-relative-tiny'/'results.json').read_text())['history']]
+    assert [round(min(epochs), 1), round(max(epochs), 1)] == [5.5, 6.6] and '5.5 to 6.6 minutes an epoch' in readme
