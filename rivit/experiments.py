@@ -30,7 +30,7 @@ SCALES = {
     'gpu': dict(data='imagenette', train_res=(96, 128, 160), eval_res=(96, 128, 160, 256, 320), epochs=50,
                 batch_size=128, size='base', patch_size=8, latent_size=64, lr=1e-3, warmup_epochs=5),
     'cpu': dict(data=os.environ.get('RIVIT_DATA', '../shared/data/imagenette2-224'), train_res=(64, 80, 96),
-                eval_res=(64, 80, 96, 128, 160, 192, 224), epochs=4, batch_size=64, size='tiny', patch_size=8,
+                eval_res=(64, 80, 96, 128, 160, 192, 224), epochs=20, batch_size=64, size='tiny', patch_size=8,
                 latent_size=40, lr=2e-3, warmup_epochs=1),
 }
 
