@@ -7,13 +7,13 @@ Docs: https://rivit-course.github.io/rivit/experiments.html.md"""
 # %% auto #0
 __all__ = ['MODELS', 'BEYOND', 'SCALES', 'REPORT', 'REPORT_RES', 'run_name', 'experiment_args', 'export_weights',
            'run_experiment', 'main', 'report_model', 'is_conv', 'run_file', 'load_results', 'accuracy',
-           'downscaled_accuracy', 'table_4_1', 'table_4_2', 'summary_table', 'baseline_table', 'difference',
-           'claims_table', 'missing', 'predictions', 'correct', 'mcnemar', 'paired_bootstrap', 'format_test', 'verdict',
-           'claim_specs', 'claims', 'claims_markdown', 'seed_table', 'plot_accuracy_vs_resolution', 'plot_all_curves',
-           'cost_table', 'latent_pca', 'look', 'latent_figure', 'explorer_panel', 'resolution_explorer']
+           'downscaled_accuracy', 'table_4_1', 'table_4_2', 'summary_table', 'baseline_table', 'difference', 'missing',
+           'predictions', 'correct', 'mcnemar', 'paired_bootstrap', 'format_test', 'verdict', 'claim_specs', 'claims',
+           'claims_markdown', 'seed_table', 'plot_accuracy_vs_resolution', 'plot_all_curves', 'cost_table',
+           'latent_pca', 'look', 'latent_figure', 'explorer_panel', 'resolution_explorer']
 
 # %% ../nbs/07_experiments.ipynb #dc11ce37
-import argparse, json, math, os, sys
+import argparse, json, math, os, statistics, sys
 from pathlib import Path
 import torch
 import matplotlib.pyplot as plt
@@ -164,14 +164,14 @@ def table_4_2(results:dict, scale:str) -> str:
 
 # %% ../nbs/07_experiments.ipynb #eca4751f
 def summary_table(results:dict, scale:str) -> str:
-    "A compact summary for the landing page: ours at the training resolutions and at 2× the largest, beside the report's."
+    "A compact summary for the landing page: ours at the training resolutions and at 2× the largest, beside the report's; the report's six first, then any other finished model."
     at2 = REPORT_RES[scale][320]; top = max(SCALES[scale]['train_res'])
     lines = [f'| model | ours ({scale}-scale): val | ours: {at2} px | ours: {at2} px resized to {top} | report: val | report: 320 px |',
              '|---|---:|---:|---:|---:|---:|']
-    for m in MODELS:
-        r, rep = results.get(m), REPORT[m]
+    for m in dict.fromkeys([*MODELS, *results]):
+        r, rep = results.get(m), REPORT.get(m, {'val': None})
         ours = (f'{accuracy(r, "val"):.2f} | {accuracy(r, at2):.2f} | {downscaled_accuracy(r, at2):.2f}' if r else '*not run* | | ')
-        lines.append(f"| {m} | {ours} | {rep['val']:.2f} | {_pct(rep.get(320))} |")
+        lines.append(f"| {m} | {ours} | {_pct(rep['val'])} | {_pct(rep.get(320))} |")
     return '\n'.join(lines)
 
 def baseline_table(results:dict, scale:str) -> str:
@@ -195,34 +195,6 @@ def difference(results:dict, scale:str, a:str, ra, b:str, rb) -> tuple[float, fl
     top = max(SCALES[scale]['train_res'])
     ours = accuracy(results[a], ra) - accuracy(results[b], rb)
     return ours, 2 * (_se(results[a], top if ra == 'val' else ra) ** 2 + _se(results[b], top if rb == 'val' else rb) ** 2) ** 0.5
-
-def claims_table(results:dict, scale:str) -> str:
-    "The report's findings as differences in points, ours beside them, with ours flagged when within noise (< 2 standard errors)."
-    at2, top = REPORT_RES[scale][320], max(SCALES[scale]['train_res'])
-    rows = []
-    def add(claim, report, a, ra, b, rb):
-        if a in results and b in results:
-            ours, noise = difference(results, scale, a, ra, b, rb)
-            verdict = 'within noise' if abs(ours) < noise else ('same direction' if report is not None and ours * report > 0
-                                                                 else 'opposite direction' if report is not None else 'clear')
-            rows.append(f"| {claim} | {_pct(report) if report is None else f'{report:+.2f}'} | {ours:+.2f} (±{noise:.1f}) | {verdict} |")
-        else: rows.append(f"| {claim} | {_pct(report) if report is None else f'{report:+.2f}'} | *not run* | |")
-    for pos in ('learned', 'sinusoidal', 'relative'):
-        conv, patch = report_model('conv', pos), report_model('patch', pos)
-        add(f'conv − patch embedding, {pos}, val', REPORT[conv]['val'] - REPORT[patch]['val'], conv, 'val', patch, 'val')
-    for a, b in [(report_model('conv', 'sinusoidal'), report_model('conv', 'learned')),
-                 (report_model('conv', 'relative'), report_model('conv', 'sinusoidal'))]:
-        add(f'{a} − {b}, val', REPORT[a]['val'] - REPORT[b]['val'], a, 'val', b, 'val')
-    for m in MODELS:
-        rep = REPORT[m][320] - REPORT[m]['val'] if 320 in REPORT[m] else None
-        add(f'{m}: 2× the largest training resolution − val', rep, m, at2, m, 'val')
-    for m in MODELS:
-        if m in results:
-            r = results[m]; ours = accuracy(r, at2) - downscaled_accuracy(r, at2); noise = 2 * 2 ** 0.5 * _se(r, at2)
-            rows.append(f"| {m}: {at2} px direct − resized down to {top} px | not measured | {ours:+.2f} (±{noise:.1f}) | "
-                        f"{'within noise' if abs(ours) < noise else 'direct wins' if ours > 0 else 'resizing down wins'} |")
-        else: rows.append(f'| {m}: {at2} px direct − resized down to {top} px | not measured | *not run* | |')
-    return '| comparison (accuracy difference, points) | report | ours (±2 s.e.) | ours vs the report |\n|---|---:|---:|---|\n' + '\n'.join(rows)
 
 def missing(results:dict) -> list[str]:
     "The models whose results are not there yet."
@@ -271,24 +243,25 @@ def verdict(test:dict, report:float|None, outcomes=('A is better', 'B is better'
     return 'agreed' if test['diff'] * report > 0 else 'refuted'
 
 # %% ../nbs/07_experiments.ipynb #claims-code
-def claim_specs(scale:str, baseline_models=MODELS) -> list[tuple]:
-    "The comparisons `claims` decides: (claim, the report's difference or None, (model, res, downscaled) of A, of B, outcomes if A or B wins)."
+def claim_specs(scale:str, models=MODELS) -> list[tuple]:
+    "The comparisons `claims` decides among `models`: (claim, the report's difference or None, (model, res, downscaled) of A, of B, outcomes if A or B wins)."
     at2, top = REPORT_RES[scale][320], max(SCALES[scale]['train_res'])
     specs = []
     for pos in ('learned', 'sinusoidal', 'relative'):
         conv, patch = report_model('conv', pos), report_model('patch', pos)
-        specs.append((f'conv − patch embedding, {pos}, val', REPORT[conv]['val'] - REPORT[patch]['val'], (conv, 'val', False), (patch, 'val', False), ('conv is better', 'patch is better')))
+        if conv in models and patch in models: specs.append((f'conv − patch embedding, {pos}, val', REPORT[conv]['val'] - REPORT[patch]['val'], (conv, 'val', False), (patch, 'val', False), ('conv is better', 'patch is better')))
     for a, b in [(report_model('conv', 'sinusoidal'), report_model('conv', 'learned')),
                  (report_model('conv', 'relative'), report_model('conv', 'sinusoidal'))]:
-        specs.append((f'{a} − {b}, val', REPORT[a]['val'] - REPORT[b]['val'], (a, 'val', False), (b, 'val', False), (f'{a} is better', f'{b} is better')))
-    for m in MODELS:
-        specs.append((f'{m}: {at2} px − val', REPORT[m][320] - REPORT[m]['val'] if 320 in REPORT[m] else None,
+        if a in models and b in models: specs.append((f'{a} − {b}, val', REPORT[a]['val'] - REPORT[b]['val'], (a, 'val', False), (b, 'val', False), (f'{a} is better', f'{b} is better')))
+    for m in models:
+        rep = REPORT.get(m, {})                            # the report measured its own six only
+        specs.append((f'{m}: {at2} px − val', rep[320] - rep['val'] if 320 in rep else None,
                       (m, at2, False), (m, 'val', False), (f'rises at {at2} px', f'falls at {at2} px')))
-    for m in baseline_models:
+    for m in models:
         specs.append((f'{m}: {at2} px direct − resized down to {top} px', None, (m, at2, False), (m, at2, True), ('direct is better', 'resizing down is better')))
     return specs
 
-def claims(scale:str, seeds=(0, 1), root:str|Path|None=None, baseline_models=MODELS) -> list[dict]:
+def claims(scale:str, seeds=(0, 1), root:str|Path|None=None, models=MODELS) -> list[dict]:
     "Every comparison of `claim_specs`, decided by a paired bootstrap over the validation images, pooled over the finished seeds."
     cache = {}
     def scores(model, res, downscaled):                   # {seed: (n,) correctness} for the seeds that finished
@@ -300,7 +273,7 @@ def claims(scale:str, seeds=(0, 1), root:str|Path|None=None, baseline_models=MOD
             if cache[model, s] is not None: out[s] = correct(cache[model, s], res, SCALES[scale]['train_res'], downscaled)
         return out
     rows = []
-    for claim, report, a, b, outcomes in claim_specs(scale, baseline_models):
+    for claim, report, a, b, outcomes in claim_specs(scale, models):
         sa, sb = scores(*a), scores(*b)
         both = sorted(set(sa) & set(sb))
         row = dict(claim=claim, report=report, seeds=both)
@@ -372,12 +345,12 @@ def plot_all_curves(results:dict):
 
 # %% ../nbs/07_experiments.ipynb #be1c2b70
 def cost_table(results:dict) -> str:
-    "Parameters, epochs, mean seconds per epoch and the hardware of each finished run, as Markdown."
-    lines = ['| model | parameters | epochs | s / epoch | hardware | torch |', '|---|---:|---:|---:|---|---|']
+    "Parameters, epochs, the median seconds per epoch, the run's minutes at that pace, and the hardware of each finished run, as Markdown."
+    lines = ['| model | parameters | epochs | median s / epoch | minutes (epochs × median) | hardware | torch |', '|---|---:|---:|---:|---:|---|---|']
     for m, r in results.items():
         secs = [h['seconds'] for h in r['history']]
-        env = r['environment']
-        lines.append(f"| {m} | {r['parameters']:,} | {len(secs)} | {sum(secs) / len(secs):.0f} | "
+        env, median = r['environment'], statistics.median(secs)   # the median leaves out epochs that were paused or shared the machine
+        lines.append(f"| {m} | {r['parameters']:,} | {len(secs)} | {median:.0f} | {len(secs) * median / 60:.0f} | "
                      f"{env.get('cpu', '?')}, {env.get('cpu_count', '?')} cores, {env.get('device', '?')} | {env.get('torch', '?')} |")
     return '\n'.join(lines)
 
