@@ -2,7 +2,7 @@
 resolutions, on the validation images of the run's data; writes RUN/policies.json (command, hardware, accuracy, and
 every image's prediction).
 
-    python scripts/flexivit_policies.py results/next/cpu/flexivit
+    python scripts/flexivit_policies.py results/experiments/cpu/flexivit
 """
 import argparse
 from rivit.flexivit import evaluate_policies
