@@ -299,7 +299,7 @@ def seed_table(scale:str, models=MODELS, seeds=(0, 1), root:str|Path|None=None) 
     "What a second seed changes, per model: the accuracy (val) of each seed, the paired difference of the first two, and how often they disagree."
     if len(seeds) < 2: raise ValueError(f'seed_table compares seeds: give at least two, got {tuple(seeds)}')
     top, (a, b) = max(SCALES[scale]['train_res']), seeds[:2]
-    lines = [f'| model | ' + ' | '.join(f'seed {s}: val' for s in seeds) + f' | seed {b} − seed {a} [95% interval] | images on which the seeds disagree ({top} px) |',
+    lines = [f'| model | ' + ' | '.join(f'seed {s}: val' for s in seeds) + f' | seed {b} − seed {a} [95% interval] | images whose predicted class differs between the seeds ({top} px) |',
              '|---|' + '---:|' * (len(seeds) + 2)]
     for m in models:
         p = {}
@@ -316,7 +316,7 @@ def seed_table(scale:str, models=MODELS, seeds=(0, 1), root:str|Path|None=None) 
 # %% ../nbs/07_experiments.ipynb #f3e5501f
 def plot_accuracy_vs_resolution(results:dict, scale:str, ax=None):
     "Accuracy against test resolution for every finished model; dotted: the resize-down baseline; shaded: training range."
-    if ax is None: _, ax = plt.subplots(figsize=(7, 4.2))
+    if ax is None: _, ax = plt.subplots(figsize=(8.5, 4.2))
     train = SCALES[scale]['train_res']
     ax.axvspan(min(train), max(train), color='0.92', zorder=0, label='training resolutions')
     for m, r in results.items():
@@ -326,7 +326,8 @@ def plot_accuracy_vs_resolution(results:dict, scale:str, ax=None):
         if down: ax.plot([d['res'] for d in down], [100 * d['acc'] for d in down], ls=':', color=line.get_color(), lw=1)
     ax.set_xlabel('test resolution (px)'); ax.set_ylabel('top-1 accuracy (%)')
     ax.set_title(f'{scale} scale: accuracy vs test resolution (dotted: resized down to {max(train)} px)', fontsize=10)
-    ax.legend(fontsize=8, ncol=2); ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.01, 1)); ax.grid(alpha=0.3)   # beside the plot: the curves cross everywhere
+    plt.tight_layout()
     return ax
 
 def plot_all_curves(results:dict):
