@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 # step_time_glibc_defaults_cpu.json); only where memory comes from changes. Blocks of 64 MiB and more are still mapped
 # and returned: with a 1 GiB threshold (the setting until 2026-12-03) the heap fragmented during the final evaluation
 # of a plain-patch relative model at 128-224 px (tensors of tens to hundreds of MB, every size different) and grew
-# past the machine's 23 GB, and the kernel killed the run (vanilla-relative, seed 0; results/next/README.md).
+# past the machine's 23 GB, and the kernel killed the run (vanilla-relative, seed 0; results/experiments/README.md).
 # The cpu scale's training steps allocate less than 64 MiB at a time (the largest block, a tiny conv stem's activations
 # for 64 images at 96 px, is about 38 MB). Set either variable yourself to override.
 export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-67108864} MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-2147483648}
