@@ -121,15 +121,20 @@ def load_results(scale:str, root:str|Path|None=None, models=MODELS, seed:int=0) 
         except FileNotFoundError: pass
     return found
 
+def _exact(acc:float, n:int|None) -> float:
+    "results.json rounds accuracies to 4 decimals; for up to 10,000 images that still pins the count of right answers."
+    if not n or n > 10_000: return acc
+    k = round(acc * n)
+    return k / n if abs(k / n - acc) <= 5e-5 else acc   # acc is not k/n rounded (a made-up result): keep it
+
 def accuracy(results:dict, res:int|str) -> float:
     "Accuracy in % at test resolution `res`, or 'val': the mean over the training resolutions."
-    rows = {r['res']: r['acc'] for r in results['eval']}
-    if res == 'val': return 100 * sum(rows[r] for r in results['config']['train_res']) / len(results['config']['train_res'])
-    return 100 * rows[res]
+    if res == 'val': return sum(accuracy(results, r) for r in results['config']['train_res']) / len(results['config']['train_res'])
+    return 100 * _exact({r['res']: r['acc'] for r in results['eval']}[res], results.get('val_images'))
 
 def downscaled_accuracy(results:dict, res:int) -> float:
     "Accuracy in % of the baseline: the `res` px test image resized down to the largest training resolution."
-    return 100 * {r['res']: r['acc'] for r in results.get('eval_downscaled', [])}[res]
+    return 100 * _exact({r['res']: r['acc'] for r in results.get('eval_downscaled', [])}[res], results.get('val_images'))
 
 # %% ../nbs/07_experiments.ipynb #f7b02955
 def _pct(v): return f'{v:.2f}' if v is not None else '–'
