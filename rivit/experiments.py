@@ -356,8 +356,9 @@ def cost_table(results:dict) -> str:
     for m, r in results.items():
         secs = [h['seconds'] for h in r['history']]
         env, median = r['environment'], statistics.median(secs)   # the median leaves out epochs that were paused or shared the machine
+        build = env.get('platform', '').removeprefix('Linux-').split('-with-')[0]   # e.g. 6.18.44-fc-v1147-x86_64: one CPU name, two machines
         lines.append(f"| {m} | {r['parameters']:,} | {len(secs)} | {median:.0f} | {len(secs) * median / 60:.0f} | "
-                     f"{env.get('cpu', '?')}, {env.get('cpu_count', '?')} cores, {env.get('device', '?')} | {env.get('torch', '?')} |")
+                     f"{env.get('cpu', '?')}, {env.get('cpu_count', '?')} cores, {env.get('device', '?')}{f' ({build})' if build else ''} | {env.get('torch', '?')} |")
     return '\n'.join(lines)
 
 # %% ../nbs/07_experiments.ipynb #d55f895d
