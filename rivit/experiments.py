@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 import matplotlib.pyplot as plt
 from .core import list_models, model_entry, fetch, pretrained
-from .train import TrainConfig, load_model, read_checkpoint, fit, parse_args, format_table
+from .train import TrainConfig, TrainingInterrupted, load_model, read_checkpoint, fit, parse_args, format_table
 from .posenc import figure_explorer
 from .data import IMAGENETTE_CLASSES, load_rgb, eval_transform, to_image
 
@@ -87,7 +87,12 @@ def main(argv=None):
         except ValueError as e: p.error(str(e))
     for seed in seeds:
         for m in models:
-            r = run_experiment(a.scale, m, a.root, seed, data=a.data, epochs=a.epochs, workers=a.workers)
+            try: r = run_experiment(a.scale, m, a.root, seed, data=a.data, epochs=a.epochs, workers=a.workers)
+            except TrainingInterrupted as e:   # Ctrl-C: one line; the same command resumes (rivit-experiments always resumes)
+                when = f'after epoch {e.epoch}' if e.epoch else 'before its first epoch was saved'
+                print(f'\nrivit-experiments: {run_name(m, seed)}: interrupted {when}; run the same command again to resume it '
+                      f'({Path(a.root)/a.scale/run_name(m, seed)/"checkpoint.pt"})', file=sys.stderr)
+                sys.exit(130)
             print(f'\n{run_name(m, seed)} ({a.scale} scale): {r["command"]}\n{format_table(r["eval"], r.get("eval_downscaled", []))}', flush=True)
 
 import builtins
