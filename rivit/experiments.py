@@ -9,8 +9,8 @@ __all__ = ['MODELS', 'BEYOND', 'SCALES', 'REPORT', 'REPORT_RES', 'run_name', 'ex
            'run_experiment', 'main', 'report_model', 'is_conv', 'run_file', 'load_results', 'accuracy',
            'downscaled_accuracy', 'table_4_1', 'table_4_2', 'summary_table', 'baseline_table', 'difference', 'missing',
            'predictions', 'correct', 'mcnemar', 'paired_bootstrap', 'format_test', 'verdict', 'claim_specs', 'claims',
-           'claims_markdown', 'seed_table', 'plot_accuracy_vs_resolution', 'plot_all_curves', 'cost_table',
-           'latent_pca', 'look', 'latent_figure', 'explorer_panel', 'resolution_explorer']
+           'claims_markdown', 'disagreement', 'seed_table', 'plot_accuracy_vs_resolution', 'plot_all_curves',
+           'cost_table', 'latent_pca', 'look', 'latent_figure', 'explorer_panel', 'resolution_explorer']
 
 # %% ../nbs/07_experiments.ipynb #dc11ce37
 import argparse, json, math, os, statistics, sys
@@ -305,6 +305,10 @@ def claims_markdown(rows:list[dict]) -> str:
         lines.append(f"| {r['claim']} | {report} | {format_test(r)} | {per_seed} | {r['verdict']} |")
     return '\n'.join(lines)
 
+def disagreement(a:dict, b:dict, res:int) -> float:
+    "The share (%) of images whose predicted class differs between two runs' predictions (`predictions`) at test resolution `res`."
+    return 100 * (torch.tensor(a['eval'][str(res)]) != torch.tensor(b['eval'][str(res)])).float().mean().item()
+
 def seed_table(scale:str, models=MODELS, seeds=(0, 1), root:str|Path|None=None) -> str:
     "What a second seed changes, per model: the accuracy (val) of each seed, the paired difference of the first two, and how often they disagree."
     if len(seeds) < 2: raise ValueError(f'seed_table compares seeds: give at least two, got {tuple(seeds)}')
@@ -319,8 +323,7 @@ def seed_table(scale:str, models=MODELS, seeds=(0, 1), root:str|Path|None=None) 
         val = {s: correct(x, 'val', SCALES[scale]['train_res']) for s, x in p.items()}
         cells = [f'{100 * val[s].mean():.2f}' if s in val else '*not run*' for s in seeds]
         if a not in p or b not in p: lines.append(f'| {m} | ' + ' | '.join(cells) + ' |  |  |'); continue   # nothing to compare yet
-        disagree = (torch.tensor(p[a]['eval'][str(top)]) != torch.tensor(p[b]['eval'][str(top)])).float().mean().item()
-        lines.append(f'| {m} | ' + ' | '.join(cells) + f' | {format_test(paired_bootstrap(val[b], val[a]))} | {100 * disagree:.1f} % |')
+        lines.append(f'| {m} | ' + ' | '.join(cells) + f' | {format_test(paired_bootstrap(val[b], val[a]))} | {disagreement(p[a], p[b], top):.1f} % |')
     return '\n'.join(lines)
 
 # %% ../nbs/07_experiments.ipynb #f3e5501f
