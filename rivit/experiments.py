@@ -90,8 +90,8 @@ def main(argv=None):
             try: r = run_experiment(a.scale, m, a.root, seed, data=a.data, epochs=a.epochs, workers=a.workers)
             except TrainingInterrupted as e:   # Ctrl-C: one line; the same command resumes (rivit-experiments always resumes)
                 when = f'after epoch {e.epoch}' if e.epoch else 'before its first epoch was saved'
-                print(f'\nrivit-experiments: {run_name(m, seed)}: interrupted {when}; run the same command again to resume it '
-                      f'({Path(a.root)/a.scale/run_name(m, seed)/"checkpoint.pt"})', file=sys.stderr)
+                print(f'\nrivit-experiments: {run_name(m, seed)}: interrupted {when}; run the same command again to resume it ({e.checkpoint})',
+                      file=sys.stderr)
                 sys.exit(130)
             print(f'\n{run_name(m, seed)} ({a.scale} scale): {r["command"]}\n{format_table(r["eval"], r.get("eval_downscaled", []))}', flush=True)
 

@@ -332,11 +332,11 @@ def to_args(cfg) -> list[str]:
 
 # %% ../nbs/06_train.ipynb #e7f662f0
 class TrainingInterrupted(KeyboardInterrupt):
-    "Ctrl-C (or another KeyboardInterrupt) during `fit`; `epoch` is the last epoch saved in the checkpoint (0: none)."
+    "Ctrl-C (or another KeyboardInterrupt) during `fit`; `epoch` is the last epoch saved in `checkpoint` (0: none)."
     def __init__(self, epoch:int, out):
-        self.epoch = epoch
+        self.epoch, self.checkpoint = epoch, Path(out)/'checkpoint.pt'
         saved = f'after epoch {epoch}' if epoch else 'before the first epoch was saved'
-        super().__init__(f'interrupted {saved}: rerun with --resume to continue from {Path(out)/"checkpoint.pt"}')
+        super().__init__(f'interrupted {saved}: rerun with --resume to continue from {self.checkpoint}')
 
 RUN_FILES = ('checkpoint.pt', 'results.json', 'predictions.json', 'curves.png')
 
