@@ -32,7 +32,11 @@ def repository() -> tuple[str, str]:
 def runtimes() -> dict:
     "nbs/runtimes.json (written by scripts/execute_nbs.py when it re-executes a notebook), or no times if it is missing."
     path = ROOT/'nbs'/'runtimes.json'
-    return json.loads(path.read_text()) if path.exists() else {'machine': '', 'seconds': {}}
+    return json.loads(path.read_text()) if path.exists() else {'machines': {}, 'seconds': {}}
+
+def machine(data:dict, notebook:str) -> dict:
+    "The machine a notebook's run time was measured on: {'cpu': 'AMD EPYC, 2 cores', 'build': kernel release} (older files: one 'machine' label)."
+    return data.get('machines', {}).get(notebook) or {'cpu': data.get('machine', ''), 'build': ''}
 
 def has_slow_cells(nb:dict) -> bool: return any(l.strip() == '#| slow' for c in nb['cells'] if c['cell_type'] == 'code' for l in ''.join(c['source']).splitlines())
 
@@ -42,7 +46,7 @@ def runtime(notebook:str, slow:bool=False) -> str:
     secs = data['seconds'].get(notebook)
     if secs is None: return ''
     minutes = max(1, round(secs / 60))
-    return (f" Runs top to bottom in about {minutes} min on a CPU ({data['machine']}; measured" + ('; without the cells marked slow' if slow else '') +
+    return (f" Runs top to bottom in about {minutes} min on a CPU ({machine(data, notebook)['cpu']}; measured" + ('; without the cells marked slow' if slow else '') +
             f"). In Colab, its code runs on the CPU as well (2 cores), so expect about the same plus a minute to install rivit"
             + ('; Colab also runs the slow cells, which take longer (see the chapter)' if slow else '') + '; the chapter itself needs no GPU.')
 
@@ -54,8 +58,10 @@ def readme_runtimes(readme:str) -> str:
     names = sorted((n for n in data['seconds'] if (ROOT/'nbs'/n).exists()), key=lambda n: (not n[0].isdigit(), n))  # chapters, then the landing page
     label = lambda n: f'{int(n[:2])}' if n[0].isdigit() else 'landing page'
     fmt = lambda s: f'{s} s' if s < 90 else f'{s / 60:.1f} min'
-    table = ('| notebook | ' + ' | '.join(label(n) for n in names) + ' |\n|---|' + '---:|' * len(names) + '\n'
-             f"| top to bottom, {data['machine']} | " + ' | '.join(fmt(data['seconds'][n]) for n in names) + ' |')
+    where = lambda m: m['cpu'] + (f" (Linux {m['build']})" if m['build'] else '')
+    machines = list(dict.fromkeys(where(machine(data, n)) for n in names))   # one row per machine: times from two machines are not compared
+    table = ('| notebook | ' + ' | '.join(label(n) for n in names) + ' |\n|---|' + '---:|' * len(names) + '\n' + '\n'.join(
+             f"| top to bottom, {m} | " + ' | '.join(fmt(data['seconds'][n]) if where(machine(data, n)) == m else '' for n in names) + ' |' for m in machines))
     block = f'{README_BLOCK[0]}\n{table}\n{README_BLOCK[1]}'
     start = readme.find(README_BLOCK[0]); end = readme.find(README_BLOCK[1], start + 1)
     if start < 0 or end < 0: sys.exit(f'README.md lacks the run-time table\'s two marker lines: {README_BLOCK[0]} and {README_BLOCK[1]}')
