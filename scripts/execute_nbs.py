@@ -103,16 +103,14 @@ RUNTIMES = ROOT/'nbs'/'runtimes.json'
 def record_runtimes(times:dict):
     "Write each chapter's measured run time (seconds, top to bottom, slow cells skipped) and its machine into nbs/runtimes.json."
     import platform
-    data = json.loads(RUNTIMES.read_text()) if RUNTIMES.exists() else {'seconds': {}}
+    data = json.loads(RUNTIMES.read_text()) if RUNTIMES.exists() else {'machines': {}, 'seconds': {}}
     cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor()) \
         if Path('/proc/cpuinfo').exists() else platform.processor()
     machine = {'cpu': f'{cpu}, {os.cpu_count()} cores', 'build': platform.release()}   # the build tells apart machines of one CPU name
-    machines = data.get('machines') or {n: {'cpu': data.get('machine', ''), 'build': ''} for n in data['seconds']}   # an older file: one label for all
     data['seconds'].update({k: round(v) for k, v in times.items()})
-    machines.update({k: machine for k in times})
-    data = {'machines': machines, 'seconds': data['seconds']}
+    data['machines'].update({k: machine for k in times})
     RUNTIMES.write_text(json.dumps(data, indent=1, sort_keys=True) + '\n')
-    if len({json.dumps(m, sort_keys=True) for m in machines.values()}) > 1:
+    if len({json.dumps(m, sort_keys=True) for m in data['machines'].values()}) > 1:
         print('note: nbs/runtimes.json now holds run times from more than one machine (the README lists each machine on its own row); '
               're-execute every notebook on one quiet machine to compare them: python scripts/execute_nbs.py', flush=True)
 

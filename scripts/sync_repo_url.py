@@ -35,8 +35,8 @@ def runtimes() -> dict:
     return json.loads(path.read_text()) if path.exists() else {'machines': {}, 'seconds': {}}
 
 def machine(data:dict, notebook:str) -> dict:
-    "The machine a notebook's run time was measured on: {'cpu': 'AMD EPYC, 2 cores', 'build': kernel release} (older files: one 'machine' label)."
-    return data.get('machines', {}).get(notebook) or {'cpu': data.get('machine', ''), 'build': ''}
+    "The machine a notebook's run time was measured on: {'cpu': 'AMD EPYC, 2 cores', 'build': kernel release, '' where not recorded}."
+    return data['machines'][notebook]
 
 def has_slow_cells(nb:dict) -> bool: return any(l.strip() == '#| slow' for c in nb['cells'] if c['cell_type'] == 'code' for l in ''.join(c['source']).splitlines())
 
