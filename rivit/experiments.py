@@ -9,8 +9,9 @@ __all__ = ['MODELS', 'BEYOND', 'SCALES', 'REPORT', 'REPORT_RES', 'run_name', 'ex
            'run_experiment', 'main', 'report_model', 'is_conv', 'run_file', 'load_results', 'accuracy',
            'downscaled_accuracy', 'table_4_1', 'table_4_2', 'summary_table', 'baseline_table', 'difference', 'missing',
            'predictions', 'correct', 'mcnemar', 'paired_bootstrap', 'format_test', 'verdict', 'claim_specs', 'claims',
-           'claims_markdown', 'disagreement', 'seed_table', 'plot_accuracy_vs_resolution', 'plot_all_curves',
-           'cost_table', 'latent_pca', 'look', 'latent_figure', 'explorer_panel', 'resolution_explorer']
+           'claims_markdown', 'disagreement', 'seed_rows', 'seed_table', 'plot_accuracy_vs_resolution',
+           'plot_all_curves', 'cost_table', 'latent_pca', 'look', 'latent_figure', 'explorer_panel',
+           'resolution_explorer']
 
 # %% ../nbs/07_experiments.ipynb #dc11ce37
 import argparse, json, math, os, statistics, sys
@@ -309,21 +310,31 @@ def disagreement(a:dict, b:dict, res:int) -> float:
     "The share (%) of images whose predicted class differs between two runs' predictions (`predictions`) at test resolution `res`."
     return 100 * (torch.tensor(a['eval'][str(res)]) != torch.tensor(b['eval'][str(res)])).float().mean().item()
 
-def seed_table(scale:str, models=MODELS, seeds=(0, 1), root:str|Path|None=None) -> str:
-    "What a second seed changes, per model: the accuracy (val) of each seed, the paired difference of the first two, and how often they disagree."
-    if len(seeds) < 2: raise ValueError(f'seed_table compares seeds: give at least two, got {tuple(seeds)}')
+def seed_rows(scale:str, models=MODELS, seeds=(0, 1), root:str|Path|None=None) -> list[dict]:
+    "What a second seed changes, per model: `val`, the accuracy (val) of each finished seed, and once the first two seeds have both finished, `test`, their paired difference (second − first), and `differs`, the share (%) of images whose predicted class differs between them at the largest training resolution `res`."
+    if len(seeds) < 2: raise ValueError(f'seed_rows compares seeds: give at least two, got {tuple(seeds)}')
     top, (a, b) = max(SCALES[scale]['train_res']), seeds[:2]
-    lines = [f'| model | ' + ' | '.join(f'seed {s}: val' for s in seeds) + f' | seed {b} − seed {a} [95% interval] | images whose predicted class differs between the seeds ({top} px) |',
-             '|---|' + '---:|' * (len(seeds) + 2)]
+    rows = []
     for m in models:
         p = {}
         for s in seeds:
             try: p[s] = predictions(scale, m, s, root)
             except FileNotFoundError: pass
-        val = {s: correct(x, 'val', SCALES[scale]['train_res']) for s, x in p.items()}
-        cells = [f'{100 * val[s].mean():.2f}' if s in val else '*not run*' for s in seeds]
-        if a not in p or b not in p: lines.append(f'| {m} | ' + ' | '.join(cells) + ' |  |  |'); continue   # nothing to compare yet
-        lines.append(f'| {m} | ' + ' | '.join(cells) + f' | {format_test(paired_bootstrap(val[b], val[a]))} | {disagreement(p[a], p[b], top):.1f} % |')
+        val = {s: correct(x, 'val', SCALES[scale]['train_res']) for s, x in p.items()}   # {seed: (n,) per-image score}
+        row = dict(model=m, seeds=tuple(seeds), res=top, val={s: 100 * v.mean().item() for s, v in val.items()})
+        if a in p and b in p: row.update(test=paired_bootstrap(val[b], val[a]), differs=disagreement(p[a], p[b], top))
+        rows.append(row)
+    return rows
+
+def seed_table(rows:list[dict]) -> str:
+    "`seed_rows` as a Markdown table; a model whose two seeds have not both finished shows *not run* and nothing to compare."
+    seeds, top = rows[0]['seeds'], rows[0]['res']
+    lines = [f'| model | ' + ' | '.join(f'seed {s}: val' for s in seeds) + f' | seed {seeds[1]} − seed {seeds[0]} [95% interval] | images whose predicted class differs between the seeds ({top} px) |',
+             '|---|' + '---:|' * (len(seeds) + 2)]
+    for r in rows:
+        cells = [f"{r['val'][s]:.2f}" if s in r['val'] else '*not run*' for s in seeds]
+        compared = f" | {format_test(r['test'])} | {r['differs']:.1f} % |" if 'test' in r else ' |  |  |'
+        lines.append(f"| {r['model']} | " + ' | '.join(cells) + compared)
     return '\n'.join(lines)
 
 # %% ../nbs/07_experiments.ipynb #f3e5501f
