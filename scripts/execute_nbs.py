@@ -85,6 +85,9 @@ def run(path:str, check:bool, timeout:int) -> tuple[str, list[str], float]:
     multiprocessing.set_start_method('fork', force=True)   # DataLoader workers in the notebooks fork, as under nbdev-test
     path = Path(path)
     nb = json.loads(path.read_text())
+    # outputs are matched to cells by id: a cell without one (e.g. added by a script) would be neither saved nor checked
+    if missing := [i for i, c in enumerate(nb['cells']) if 'id' not in c]:
+        return path.name, [f'cells {missing} have no id, so their outputs can be neither saved nor checked: run nbdev-clean --fname {path} first'], 0.
     try: fresh, ran, secs = execute(path, timeout)
     except Exception as e: return path.name, [f'raised {type(e).__name__}: {str(e)[-2000:]}'], 0.
     problems = []
