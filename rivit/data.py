@@ -187,8 +187,11 @@ def get_datasets(data:str='sample', train_res=(96, 128, 160), eval_res=(96, 128,
         raise ValueError(f'{root}/train has one class folder ({train.classes[0]}): classification needs at least two, '
                          f'one sub-folder of images per class.')
     evals = {r: ImageFolderDataset(root/'val', eval_transform(r)) for r in eval_res}
-    for ds in evals.values():
-        if ds.classes != train.classes: raise ValueError(f'{root}/train and {root}/val have different class folders.')
+    val = next(iter(evals.values())).classes
+    if val != train.classes:
+        only = lambda a, b: ', '.join(c for c in a if c not in b) or 'none'
+        raise ValueError(f'{root}/train and {root}/val have different class folders (only in train/: {only(train.classes, val)}; '
+                         f'only in val/: {only(val, train.classes)}): every class needs a folder in both.')
     return train, evals
 
 def make_loader(ds:Dataset, batch_size:int=64, train:bool=True, num_workers:int|None=None, seed:int=0,
