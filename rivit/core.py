@@ -8,7 +8,7 @@ Docs: https://rivit-course.github.io/rivit/rivit.html.md"""
 __all__ = ['PATCH_EMBEDDINGS', 'POSITIONAL_ENCODINGS', 'VIT_SIZES', 'MODELS', 'DEFAULT_MODEL', 'REPORT_ACCURACY',
            'make_patch_embedding', 'make_positional_encoding', 'check_images', 'ChecksImages', 'documented', 'RIViT',
            'middle', 'vit_geometry', 'ModelEntry', 'register_model', 'model_entry', 'list_models', 'create_model',
-           'repository_url', 'fetch', 'pretrained', 'pretrained_results']
+           'repository_url', 'fetch', 'pretrained', 'pretrained_results', 'assets_manifest', 'verify', 'download']
 
 # %% ../nbs/04_rivit.ipynb #89e7e9a9
 import difflib, importlib, json, math, os, pkgutil
@@ -222,21 +222,10 @@ def repository_url() -> str:
     return urls['Repository']
 
 def fetch(path:str, cache:str|Path|None=None) -> Path:
-    "A file of the course repository, e.g. 'results/experiments/cpu/conv-relative/results.json': from this checkout, else downloaded once."
-    import rivit, urllib.request
-    local = Path(rivit.__file__).resolve().parents[1]/path            # an editable install or a clone
-    if local.exists(): return local
-    base = os.environ.get('RIVIT_ASSETS_URL') or repository_url().replace('//github.com/', '//raw.githubusercontent.com/') + '/main'
-    target = Path(cache or os.environ.get('RIVIT_CACHE') or Path.home()/'.cache'/'rivit')/path
-    if not target.exists():
-        url, tmp = f"{base.rstrip('/')}/{path}", target.with_name(target.name + '.part')
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try: urllib.request.urlretrieve(url, tmp)
-        except (OSError, ValueError) as e:
-            raise FileNotFoundError(f'{path} is not in this checkout and could not be downloaded from {url} ({e}). '
-                                    f'Clone the repository, or set RIVIT_ASSETS_URL to a copy of it.') from None
-        tmp.rename(target)
-    return target
+    "A committed file of the course repository, e.g. 'results/experiments/cpu/conv-relative/results.json'."
+    import rivit
+    local = Path(rivit.__file__).resolve().parents[1]/path     # an editable install or a clone: its file, as it is
+    return local if local.exists() else download(path, cache)  # else downloaded once and checked (below)
 
 def pretrained(name:str, scale:str='cpu', map_location='cpu') -> nn.Module:
     "The trained `name` of chapter 7 at `scale` (results/experiments/SCALE/NAME/weights.pt), in eval mode."
@@ -246,4 +235,51 @@ def pretrained(name:str, scale:str='cpu', map_location='cpu') -> nn.Module:
 
 def pretrained_results(name:str, scale:str='cpu') -> dict:
     "The results.json of that run: its command, hardware, history and accuracy at every test resolution."
-    return json.loads(fetch(f'results/experiments/{scale}/{name}/results.json').read_text())
+    file = fetch(f'results/experiments/{scale}/{name}/results.json')
+    try: return json.loads(file.read_text())
+    except ValueError as e:  # not JSON, or not even text
+        raise ValueError(f'{file} is not valid JSON ({e}): restore the committed file (git checkout {file})') from None
+
+# %% ../nbs/04_rivit.ipynb #5b2e9c41
+def assets_manifest() -> dict:
+    "rivit/assets.json: {path: {'sha256', 'size'}} of every committed file `fetch` may download."
+    import rivit
+    return json.loads((Path(rivit.__file__).parent/'assets.json').read_text())
+
+def _known(path:str, manifest:dict|None) -> dict:
+    files = assets_manifest() if manifest is None else manifest
+    if path in files: return files[path]
+    near = difflib.get_close_matches(path, list(files), 1)
+    raise FileNotFoundError(f'{path} is not a committed file of the course (rivit/assets.json lists those fetch downloads)'
+                     + (f': did you mean {near[0]}?' if near else ''))
+
+def verify(file:str|Path, path:str, manifest:dict|None=None) -> Path:
+    "`file` if it is the course's `path` byte for byte (the manifest's size and SHA-256), else a one-line OSError."
+    import pooch
+    want, size, sha = _known(path, manifest), Path(file).stat().st_size, pooch.file_hash(str(file))
+    if (sha, size) == (want['sha256'], want['size']): return Path(file)
+    head = Path(file).read_bytes()[:512].lower()
+    why = ('an HTML page, such as an error page' if b'<html' in head or b'<!doctype html' in head else
+           'cut short, as by an interrupted download' if size < want['size'] else
+           'another version: is this rivit older than the repository?')
+    raise OSError(f"{path} has {size:,} bytes and SHA-256 {sha[:12]}…, but the manifest says "
+                  f"{want['size']:,} bytes and {want['sha256'][:12]}… ({why})")
+
+def download(path:str, cache:str|Path|None=None, manifest:dict|None=None) -> Path:
+    "The course's `path`, downloaded into the cache once and checked: from GitHub, or $RIVIT_ASSETS_URL if set."
+    import pooch, requests
+    want = _known(path, manifest)
+    raw = repository_url().replace('//github.com/', '//raw.githubusercontent.com/') + '/main'   # GitHub's raw files
+    url = f"{(os.environ.get('RIVIT_ASSETS_URL') or raw).rstrip('/')}/{path}"
+    def checked(url, tmp, _):  # pooch downloads into a temporary file, which it deletes if this raises
+        pooch.HTTPDownloader(progressbar=False)(url, tmp, None)
+        try: verify(tmp, path, {path: want})
+        except OSError as e: raise OSError(f'{e}: downloaded from {url}, it was discarded; '
+                                           'check RIVIT_ASSETS_URL or your connection and try again') from None
+    log = pooch.get_logger(); was, log.disabled = log.disabled, True          # no "Downloading ..." line per file
+    try: return Path(pooch.retrieve(url, f"sha256:{want['sha256']}", fname=path, downloader=checked,
+                                    path=cache or os.environ.get('RIVIT_CACHE') or Path.home()/'.cache'/'rivit'))
+    except requests.RequestException as e:
+        raise FileNotFoundError(f"{path} could not be downloaded from {url} ({' '.join(str(e).split())}): check "
+                                'RIVIT_ASSETS_URL or your connection and try again, or clone the repository') from None
+    finally: log.disabled = was
