@@ -7,9 +7,9 @@ Docs: https://rivit-course.github.io/rivit/train.html.md"""
 # %% auto #0
 __all__ = ['EVAL_CHUNK', 'RUN_FILES', 'REPLACED', 'ERRORS', 'distillation_loss', 'MultiResolutionLoss', 'warmup_cosine',
            'NonFiniteLossError', 'autocast', 'is_main', 'reduce_sum', 'gather_in_order', 'train_one_epoch', 'evaluate',
-           'evaluate_resolutions', 'setup_distributed', 'launcher', 'CheckpointError', 'rng_states', 'set_rng_states',
-           'unwrap', 'write_file', 'save_checkpoint', 'read_checkpoint', 'load_model', 'data_fingerprint',
-           'data_changes', 'TrainConfig', 'field_help', 'resolutions', 'config_parser', 'to_args',
+           'evaluate_resolutions', 'end_with_launcher', 'setup_distributed', 'launcher', 'CheckpointError',
+           'rng_states', 'set_rng_states', 'unwrap', 'write_file', 'save_checkpoint', 'read_checkpoint', 'load_model',
+           'data_fingerprint', 'data_changes', 'TrainConfig', 'field_help', 'resolutions', 'config_parser', 'to_args',
            'TrainingInterrupted', 'locked_output', 'prepare_output', 'set_aside', 'PeakMemory', 'eval_memory',
            'free_memory', 'check_resolutions', 'check_resume', 'config_changes', 'environment', 'git_state',
            'command_line', 'finite', 'plot_history', 'prepare_run', 'make_optimizer', 'restore', 'training_loaders',
@@ -148,15 +148,24 @@ def evaluate_resolutions(model, loaders:dict, device, amp=True) -> tuple[list[di
     return rows, predictions
 
 # %% ../nbs/06_train.ipynb #9dd181d5
+def end_with_launcher():
+    "Under torchrun on Linux: this worker gets SIGTERM (an interruption, `sigterm_interrupts`) if torchrun itself dies."
+    if 'TORCHELASTIC_RUN_ID' not in os.environ or not sys.platform.startswith('linux'): return
+    import ctypes
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)      # PR_SET_PDEATHSIG: a `kill -9` of torchrun leaves no worker writing
+    if os.getppid() == 1: os.kill(os.getpid(), signal.SIGTERM)   # torchrun died before the line above
+
 def setup_distributed():
     "Join the process group when launched by torchrun; returns (rank, world_size, device)."
     world_size = int(os.environ.get('WORLD_SIZE', 1))
     if world_size > 1 and not dist.is_initialized():
+        end_with_launcher()
         if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
         dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
     rank = dist.get_rank() if dist.is_initialized() else 0
     device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else 'cpu')
     return rank, world_size, device
+
 
 # %% ../nbs/06_train.ipynb #b20bb077
 def launcher() -> dict:
@@ -381,10 +390,11 @@ class TrainingInterrupted(KeyboardInterrupt):
     "Ctrl-C, SIGTERM or another KeyboardInterrupt during `fit`; `epoch` is the last epoch saved in `checkpoint` (0: none)."
     def __init__(self, epoch:int, out, evaluating:bool=False):
         self.epoch, self.checkpoint, self.evaluating = epoch, Path(out)/'checkpoint.pt', evaluating
-        saved = f'after epoch {epoch}' if epoch else 'before the first epoch was saved'
-        if evaluating: super().__init__(f'interrupted in the final evaluation, {saved}: rerun with --resume to evaluate '
-                                        f'the trained model in {self.checkpoint}')
-        else: super().__init__(f'interrupted {saved}: rerun with --resume to continue from {self.checkpoint}')
+        if not epoch: message = 'interrupted before the first epoch was saved: nothing to resume; run the same command to start over'
+        elif evaluating: message = (f'interrupted in the final evaluation, after epoch {epoch}: rerun with --resume to evaluate '
+                                    f'the trained model in {self.checkpoint}')
+        else: message = f'interrupted after epoch {epoch}: rerun with --resume to continue from {self.checkpoint}'
+        super().__init__(message)
 
 RUN_FILES = ('checkpoint.pt', 'results.json', 'predictions.json', 'curves.png')
 REPLACED = 'replaced'   # --overwrite keeps the run it replaces in OUT/replaced/ until the new run has finished

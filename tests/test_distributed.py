@@ -1,5 +1,6 @@
 "The training loop under torchrun: two CPU processes (gloo) learn what one process learns from the same data."
 import json, subprocess, sys
+from pathlib import Path
 import torch
 
 COMMON = ['--model', 'conv-learned', '--data', 'sample', '--epochs', '2', '--batch-size', '20', '--size', 'tiny',
@@ -34,3 +35,21 @@ def test_two_processes_match_one(tmp_path):
     err = run([*TORCHRUN, *COMMON, '--out', str(one)], tmp_path, ok=False)
     assert err.count('already holds a run') == 1, err[-3000:]
     assert json.loads((two/'results.json').read_text())['sittings'][0]['processes'] == 2
+
+def test_killing_torchrun_ends_its_workers(tmp_path):
+    "kill -9 of torchrun itself: its workers get SIGTERM (PR_SET_PDEATHSIG) and stop, so nothing goes on writing."
+    import os, signal, time
+    out = tmp_path/'run'
+    p = subprocess.Popen([*TORCHRUN, *COMMON[:5], '1000', *COMMON[6:], '--out', str(out)], cwd=tmp_path,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while not (out/'checkpoint.pt').exists() and time.time() < deadline: time.sleep(0.5)
+    workers = subprocess.run(['pgrep', '-P', str(p.pid)], capture_output=True, text=True).stdout.split()
+    assert len(workers) == 2, workers
+    os.kill(p.pid, signal.SIGKILL); p.wait()
+    deadline = time.time() + 60
+    while any(Path(f'/proc/{w}').exists() and 'zombie' not in Path(f'/proc/{w}/status').read_text() for w in workers) \
+            and time.time() < deadline: time.sleep(0.5)
+    alive = [w for w in workers if Path(f'/proc/{w}').exists() and 'zombie' not in Path(f'/proc/{w}/status').read_text()]
+    os.killpg(p.pid, signal.SIGKILL) if alive else None
+    assert not alive, f'workers {alive} outlived torchrun'
