@@ -8,15 +8,17 @@ Docs: https://rivit-course.github.io/rivit/experiments.html.md"""
 __all__ = ['MODELS', 'BEYOND', 'SCALES', 'REPORT', 'REPORT_RES', 'run_name', 'experiment_args', 'export_weights', 'finished',
            'run_changes', 'run_experiment', 'main', 'report_model', 'is_conv', 'run_file', 'load_results', 'accuracy',
            'downscaled_accuracy', 'table_4_1', 'table_4_2', 'summary_table', 'baseline_table', 'difference', 'missing',
-           'predictions', 'correct', 'mcnemar', 'paired_bootstrap', 'format_test', 'verdict', 'claim_specs', 'claims',
-           'claims_markdown', 'disagreement', 'seed_rows', 'seed_table', 'plot_accuracy_vs_resolution',
-           'plot_all_curves', 'cost_table', 'latent_pca', 'look', 'latent_figure', 'explorer_panel',
-           'resolution_explorer']
+           'predictions', 'correct', 'mcnemar', 'paired_bootstrap', 'format_test', 'verdict', 'claim_specs',
+           'finished_runs', 'claims', 'claims_markdown', 'disagreement', 'seed_rows', 'seed_table',
+           'plot_accuracy_vs_resolution', 'plot_all_curves', 'cost_table', 'run_variance', 'model_difference', 'holm',
+           'seeds_needed', 'plot_runs', 'claims_by_verdict', 'latent_pca', 'look', 'latent_figure', 'explorer_panel',
+           'resolution_explorer', 'course_answer']
 
 # %% ../nbs/07_experiments.ipynb #dc11ce37
 import argparse, json, math, os, statistics, sys
 from pathlib import Path
 import torch
+import scipy.stats
 import matplotlib.pyplot as plt
 from .core import list_models, model_entry, fetch, pretrained
 from .train import (TrainConfig, TrainingInterrupted, CheckpointError, load_model, read_checkpoint, fit, parse_args, format_table,
@@ -193,7 +195,7 @@ def table_4_2(results:dict, scale:str) -> str:
              '|---|' + '---:|' * (len(cols) + 4)]
     for m in MODELS:
         rep = REPORT[m]
-        report = f"{rep['val']:.2f} | {_pct(rep.get(256))} | {_pct(rep.get(320))}"
+        report = f"{rep.get('val_4_2', rep['val']):.2f} | {_pct(rep.get(256))} | {_pct(rep.get(320))}"
         if m in results:
             r = results[m]
             ours = [_pct(accuracy(r, 'val'))] + [_pct(accuracy(r, res)) for res in (*at.values(), *extra)] + [_pct(downscaled_accuracy(r, big))]
@@ -211,7 +213,7 @@ def summary_table(results:dict, scale:str) -> str:
     for m in dict.fromkeys([*MODELS, *results]):
         r, rep = results.get(m), REPORT.get(m, {'val': None})
         ours = (f'{accuracy(r, "val"):.2f} | {accuracy(r, at2):.2f} | {downscaled_accuracy(r, at2):.2f}' if r else '*not run* | | ')
-        lines.append(f"| {m} | {ours} | {_pct(rep['val'])} | {_pct(rep.get(320))} |")
+        lines.append(f"| {m} | {ours} | {_pct(rep.get('val_4_2', rep['val']))} | {_pct(rep.get(320))} |")
     return '\n'.join(lines)
 
 def baseline_table(results:dict, scale:str) -> str:
@@ -276,11 +278,14 @@ def format_test(test:dict, n_boot:int=10_000) -> str:
     p = f'p < {1 / n_boot:g}' if test['p'] <= 1 / n_boot else f"p = {test['p']:.2g}"
     return f"{test['diff']:+.2f} [{test['low']:+.2f}, {test['high']:+.2f}], {p}"
 
-def verdict(test:dict, report:float|None, outcomes=('A is better', 'B is better')) -> str:
-    "'agreed' / 'refuted' when the 95% interval excludes 0 on the report's side / the other; 'undecided' when it contains 0."
-    if test['low'] <= 0 <= test['high']: return 'undecided'
+def verdict(test:dict, report:float|None, outcomes=('A is better', 'B is better'), decided:bool|None=None) -> str:
+    """'agrees (CPU scale)' or 'not reproduced at CPU scale' when `decided` (by default: the 95% interval excludes 0), on the
+    report's side or not; `outcomes` for a comparison the report did not make; 'undecided' otherwise."""
+    if decided is None: decided = not test['low'] <= 0 <= test['high']
+    if not decided: return 'undecided'
     if report is None: return outcomes[0] if test['diff'] > 0 else outcomes[1]   # a comparison the report did not make
-    return 'agreed' if test['diff'] * report > 0 else 'refuted'
+    return 'agrees (CPU scale)' if test['diff'] * report > 0 else 'not reproduced at CPU scale'
+
 
 # %% ../nbs/07_experiments.ipynb #claims-code
 def claim_specs(scale:str, models=MODELS) -> list[tuple]:
@@ -295,46 +300,56 @@ def claim_specs(scale:str, models=MODELS) -> list[tuple]:
         if a in models and b in models: specs.append((f'{a} − {b}, val', REPORT[a]['val'] - REPORT[b]['val'], (a, 'val', False), (b, 'val', False), (f'{a} is better', f'{b} is better')))
     for m in models:
         rep = REPORT.get(m, {})                            # the report measured its own six only
-        specs.append((f'{m}: {at2} px − val', rep[320] - rep['val'] if 320 in rep else None,
+        specs.append((f'{m}: {at2} px − val', rep[320] - rep.get('val_4_2', rep['val']) if 320 in rep else None,   # Table 4.2's pair
                       (m, at2, False), (m, 'val', False), (f'rises at {at2} px', f'falls at {at2} px')))
     for m in models:
         specs.append((f'{m}: {at2} px direct − resized down to {top} px', None, (m, at2, False), (m, at2, True), ('direct is better', 'resizing down is better')))
     return specs
 
-def claims(scale:str, seeds=(0, 1), root:str|Path|None=None, models=MODELS) -> list[dict]:
-    "Every comparison of `claim_specs`, decided by a paired bootstrap over the validation images, pooled over the finished seeds."
-    cache = {}
-    def scores(model, res, downscaled):                   # {seed: (n,) correctness} for the seeds that finished
-        out = {}
-        for s in seeds:
-            if (model, s) not in cache:
-                try: cache[model, s] = predictions(scale, model, s, root)
-                except FileNotFoundError: cache[model, s] = None
-            if cache[model, s] is not None: out[s] = correct(cache[model, s], res, SCALES[scale]['train_res'], downscaled)
-        return out
+def finished_runs(scale:str, model:str, seeds=range(10), root:str|Path|None=None) -> dict:
+    "{seed: predictions} of the finished runs of `model` at `scale` among `seeds`."
+    runs = {}
+    for s in seeds:
+        try: runs[s] = predictions(scale, model, s, root)
+        except FileNotFoundError: pass
+    return runs
+
+def claims(scale:str, seeds=range(10), root:str|Path|None=None, models=MODELS, pool=MODELS, level:float=0.95) -> list[dict]:
+    """Every comparison of `claim_specs`, decided at the model level: `model_difference` over all finished runs, the run
+    variance pooled over the runs of `pool`, Holm's adjustment over the table. `runs_test`: the image-level paired
+    bootstrap of the seed-averaged scores, which holds the runs fixed."""
+    train, runs = SCALES[scale]['train_res'], {m: finished_runs(scale, m, seeds, root) for m in dict.fromkeys([*models, *pool])}
+    score = lambda m, s, res, down: correct(runs[m][s], res, train, down)                        # (n,) of one run
+    scores = lambda m, res, down: torch.stack([score(m, s, res, down) for s in runs[m]])          # (runs, n)
     rows = []
     for claim, report, a, b, outcomes in claim_specs(scale, models):
-        sa, sb = scores(*a), scores(*b)
-        both = sorted(set(sa) & set(sb))
-        row = dict(claim=claim, report=report, seeds=both)
-        if both:
-            per_seed = {s: 100 * (sa[s].mean() - sb[s].mean()).item() for s in both}
-            test = paired_bootstrap(torch.stack([sa[s] for s in both]).mean(0), torch.stack([sb[s] for s in both]).mean(0))
-            split = any(d > 0 for d in per_seed.values()) and any(d < 0 for d in per_seed.values())
-            row.update(per_seed=per_seed, **test, verdict='undecided (the seeds disagree)' if split else verdict(test, report, outcomes))
+        same = a[0] == b[0]
+        row = dict(claim=claim, report=report, outcomes=outcomes, paired=same, seeds=sorted(set(runs[a[0]]) & set(runs[b[0]])))
+        if row['seeds']:
+            pooled = {m: scores(m, *a[1:]) - scores(m, *b[1:]) if same else scores(m, *a[1:]) for m in pool if runs[m]}
+            sa, sb = scores(*a), scores(*b)
+            row.update(runs=(len(sa), len(sb)), run_var=run_variance(pooled), runs_test=paired_bootstrap(sa.mean(0), sb.mean(0)),
+                       per_seed={s: 100 * (score(a[0], s, *a[1:]) - score(b[0], s, *b[1:])).mean().item() for s in row['seeds']})
+            row.update(model_difference(sa, sb, row['run_var'], paired=same, level=level))
         rows.append(row)
+    tested = [r for r in rows if 'p' in r]
+    for r, p in zip(tested, holm([r['p'] for r in tested])):
+        r.update(p_holm=p, verdict=verdict(r, r['report'], r['outcomes'], decided=p < 1 - level))
     return rows
 
 def claims_markdown(rows:list[dict]) -> str:
-    "The decided claims as a Markdown table."
-    lines = ['| comparison, A − B (accuracy, points) | report | ours: A − B [95% interval], p | per seed | verdict |', '|---|---:|---:|---:|---|']
+    "The claims as a Markdown table: the model-level difference and interval, Holm's p and the verdict."
+    lines = ['| comparison, A − B (points) | report | runs | ours [95 % interval] | Holm p | verdict |', '|---|---:|---:|---:|---:|---|']
     for r in rows:
         report = 'not measured' if r['report'] is None else f"{r['report']:+.2f}"
-        if not r['seeds']: lines.append(f"| {r['claim']} | {report} | *not run* | | |"); continue
-        per_seed = ', '.join(f'{d:+.2f}' for d in r['per_seed'].values())
-        lines.append(f"| {r['claim']} | {report} | {format_test(r)} | {per_seed} | {r['verdict']} |")
+        if 'p' not in r: lines.append(f"| {r['claim']} | {report} | | *not run* | | |"); continue
+        p = '< 0.0001' if r['p_holm'] < 1e-4 else f"{r['p_holm']:.2g}"
+        lines.append(f"| {r['claim']} | {report} | {r['runs'][0] if r['paired'] else '/'.join(map(str, r['runs']))} | "
+                     f"{r['diff']:+.2f} [{r['low']:+.2f}, {r['high']:+.2f}] | {p} | {r['verdict']} |")
     return '\n'.join(lines)
 
+
+# %% ../nbs/07_experiments.ipynb #seed-rows-code
 def disagreement(a:dict, b:dict, res:int) -> float:
     "The share (%) of images whose predicted class differs between two runs' predictions (`predictions`) at test resolution `res`."
     return 100 * (torch.tensor(a['eval'][str(res)]) != torch.tensor(b['eval'][str(res)])).float().mean().item()
@@ -409,6 +424,77 @@ def cost_table(results:dict) -> str:
                      f"{env.get('cpu', '?')}, {env.get('cpu_count', '?')} cores, {env.get('device', '?')}{f' ({build})' if build else ''} | {env.get('torch', '?')} |")
     return '\n'.join(lines)
 
+# %% ../nbs/07_experiments.ipynb #noise-code
+def run_variance(scores:dict) -> tuple[float, int]:
+    """How far one run's accuracy moves from seed to seed (points²), pooled over `scores` ({configuration: (runs, images)
+    per-image scores}), and its degrees of freedom Σ(k − 1). The part that comes from runs being right on different
+    images (the runs × images residual, / n) is already in the image term of `model_difference`, so it is taken out."""
+    ss = noise = df = 0.
+    for x in scores.values():
+        x = 100 * torch.as_tensor(x, dtype=torch.float64)                      # (runs, images), points
+        acc, n = x.mean(1), x.shape[1]                                         # (runs,) each run's accuracy
+        residual = x - acc[:, None] - x.mean(0) + x.mean()                     # (runs, images) run × image noise
+        ss += ((acc - acc.mean()) ** 2).sum().item(); noise += (residual ** 2).sum().item() / ((n - 1) * n); df += len(acc) - 1
+    return (max(ss - noise, 0.) / df, int(df)) if df else (math.nan, 0)
+
+def model_difference(a, b, run_var:tuple, paired:bool=False, level:float=0.95) -> dict:
+    """Configuration A − B in points from all their runs: `a`, `b` are (runs, images) scores on the same images (`paired`:
+    the same runs, scored two ways). Var = s²_run (1/k_A + 1/k_B) [paired: s²_run / k] + Var_i(d_i) / n, with d_i the
+    seed-averaged difference on image i; Student's t with `run_var`'s degrees of freedom ((0, 0): the runs held fixed)."""
+    a, b = (100 * torch.as_tensor(x, dtype=torch.float64) for x in (a, b))   # (k_A, n), (k_B, n)
+    d, (s2, df) = a.mean(0) - b.mean(0), run_var                              # (n,)
+    if math.isnan(s2): raise ValueError('no configuration in the pool has two runs: the run-to-run variance is unknown')
+    run_part = s2 * (1 / len(a) if paired else 1 / len(a) + 1 / len(b))
+    diff, se, df = d.mean().item(), math.sqrt(run_part + d.var().item() / len(d)), df or len(d) - 1
+    half = scipy.stats.t.ppf(0.5 + level / 2, df) * se
+    p = 2 * scipy.stats.t.sf(abs(diff) / se, df) if se else float(diff == 0)
+    return dict(diff=diff, low=diff - float(half), high=diff + float(half), p=float(p), df=df, se=se, run_part=run_part)
+
+def holm(p_values:list) -> list:
+    "Holm's adjustment for claims tested together: the i-th smallest of m p-values times (m − i + 1), kept increasing, at most 1."
+    order, adjusted, top = sorted(range(len(p_values)), key=lambda i: p_values[i]), [1.] * len(p_values), 0.
+    for rank, i in enumerate(order): adjusted[i] = top = max(top, min(1., (len(p_values) - rank) * p_values[i]))
+    return adjusted
+
+def seeds_needed(test:dict, run_var:tuple, runs:int, claims:int=1, power:float=0.8, most:int=50) -> int|None:
+    """Seeds per configuration for a model-level test at 5 % / `claims` (Bonferroni) to find `test`'s difference with
+    probability `power`, if the run variance and the image term stay as estimated (None: more than `most`)."""
+    (s2, df), image = run_var, test['se'] ** 2 - test['run_part']               # the image term barely shrinks with seeds
+    for k in range(2, most + 1):
+        dfk = df + 2 * max(k - runs, 0)                                          # the pool gains the new runs' degrees of freedom
+        se = math.sqrt(2 * s2 / k + image)
+        if abs(test['diff']) / se >= scipy.stats.t.ppf(1 - 0.025 / claims, dfk) + scipy.stats.t.ppf(power, dfk): return k
+
+
+# %% ../nbs/07_experiments.ipynb #noise-dots-code
+def plot_runs(scale:str, models=MODELS, seeds=range(10), root:str|Path|None=None, ax=None):
+    "Every run's accuracy (val) per configuration (dots), and each configuration's mean with its model-level 95 % interval."
+    train = SCALES[scale]['train_res']
+    scores = {m: torch.stack([correct(p, 'val', train) for p in r.values()]) for m in models if (r := finished_runs(scale, m, seeds, root))}
+    s2, df = run_variance(scores)
+    if ax is None: _, ax = plt.subplots(figsize=(8, 3.4))
+    for x, (m, sc) in enumerate(scores.items()):                               # sc: (runs, images)
+        ax.plot([x - 0.12] * len(sc), 100 * sc.mean(1), 'o', color='0.35', ms=5, label='one run (a seed)' if x == 0 else None)
+        mean, se = 100 * sc.mean().item(), math.sqrt(s2 / len(sc) + (100 * sc.mean(0)).var().item() / sc.shape[1])
+        ax.errorbar(x + 0.12, mean, yerr=scipy.stats.t.ppf(0.975, df) * se, fmt='s', capsize=4, color='C0',
+                    label=f'mean, model-level 95 % interval (t, {df} df)' if x == 0 else None)
+    ax.set_xticks(range(len(scores)), list(scores), fontsize=9); ax.set_ylabel('accuracy (%), val')
+    ax.set_title(f'{scale} scale: every run, and what the runs say about each configuration', fontsize=10)
+    ax.legend(fontsize=8, loc='lower right'); ax.grid(alpha=0.3, axis='y'); plt.tight_layout()
+    return ax
+
+
+# %% ../nbs/07_experiments.ipynb #8684fa43
+def claims_by_verdict(rows:list[dict]) -> str:
+    "The claims grouped by verdict, as Markdown: each with our difference and the report's."
+    groups = {}
+    for r in rows:
+        if 'verdict' not in r: continue
+        report = '' if r['report'] is None else f"; the report: {r['report']:+.2f}"
+        groups.setdefault(r['verdict'], []).append(f"{r['claim']} ({r['diff']:+.2f}{report})")
+    return '\n'.join(f'- **{v}** ({len(items)}): ' + '; '.join(items) for v, items in groups.items())
+
+
 # %% ../nbs/07_experiments.ipynb #d55f895d
 def latent_pca(latent):
     "Fit a 3-component PCA to a (C, h, w) latent map: returns a function mapping any (C, h', w') latent to an (h', w', 3) image."
@@ -463,4 +549,24 @@ def resolution_explorer(model, paths, classes:list[str], resolutions=range(64, 3
     image = W.Dropdown(options=[(f'{IMAGENETTE_CLASSES[Path(p).parent.name]}: {Path(p).name}', p) for p in paths], description='image')
     res = W.SelectionSlider(options=list(resolutions), value=start, description='resolution', continuous_update=False)
     return figure_explorer(lambda image, res: explorer_panel(model, image, res, classes), image=image, res=res)
+
+
+# %% ../nbs/07_experiments.ipynb #e54b5147
+def course_answer(scale:str='cpu', models=None) -> str:
+    """The course's question as Markdown, for every model with finished runs: which hold their accuracy at twice the training
+    resolution, which beat resizing the image down, and the most accurate way to classify the larger image."""
+    models = models or MODELS + BEYOND + list_models(family='flexivit')
+    every, at2, top = claims(scale, models=models), REPORT_RES[scale][320], max(SCALES[scale]['train_res'])
+    which = lambda kind, v: [r['claim'].split(':')[0] for r in every if kind in r['claim'] and r.get('verdict') == v]
+    runs = {m: r for m in models if (r := finished_runs(scale, m))}
+    down = {m: torch.stack([correct(p, at2, downscaled=True) for p in r.values()]) for m, r in runs.items()}   # (runs, images)
+    best = sorted(down, key=lambda m: -down[m].mean().item())[:2]
+    pool = run_variance({m: down[m] for m in MODELS if m in down})
+    lead = model_difference(down[best[0]], down[best[1]], pool)
+    return (f"- **Holds its accuracy at {at2} px** (the change from the training resolutions is undecided): {', '.join(which('px − val', 'undecided'))}.\n"
+            f"- **Beats resizing down to {top} px**: {', '.join(which('resized down', 'direct is better')) or 'none'}; "
+            f"level with it (undecided): {', '.join(which('resized down', 'undecided')) or 'none'}.\n"
+            f"- **The most accurate way to classify a {at2} px image**: {best[0]} on the image resized down, "
+            f"{100 * down[best[0]].mean().item():.2f} % ({len(down[best[0]])} runs); next, {best[1]} on the resized image: "
+            f"{best[0]} − {best[1]} = {format_test(lead)} at the model level, {verdict(lead, None, ('decided', 'decided'))}.")
 
