@@ -555,7 +555,7 @@ def resolution_explorer(model, paths, classes:list[str], resolutions=range(64, 3
 def course_answer(scale:str='cpu', models=None) -> str:
     """The course's question as Markdown, for every model with finished runs: which hold their accuracy at twice the training
     resolution, which beat resizing the image down, and the most accurate way to classify the larger image."""
-    models = models or MODELS + BEYOND + list_models(family='flexivit')
+    models = models or MODELS + BEYOND + list_models(chapter=12)   # the report's six, chapters 9-11, FlexiViT
     every, at2, top = claims(scale, models=models), REPORT_RES[scale][320], max(SCALES[scale]['train_res'])
     which = lambda kind, v: [r['claim'].split(':')[0] for r in every if kind in r['claim'] and r.get('verdict') == v]
     runs = {m: r for m in models if (r := finished_runs(scale, m))}
