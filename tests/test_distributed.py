@@ -37,7 +37,7 @@ def test_two_processes_match_one(tmp_path):
     assert json.loads((two/'results.json').read_text())['sittings'][0]['processes'] == 2
 
 def test_killing_torchrun_ends_its_workers(tmp_path):
-    "kill -9 of torchrun itself: its workers get SIGTERM (PR_SET_PDEATHSIG) and stop, so nothing goes on writing."
+    "A second torchrun job on the folder is refused; kill -9 of torchrun itself: its workers get SIGTERM (PR_SET_PDEATHSIG) and stop."
     import os, signal, time
     out = tmp_path/'run'
     p = subprocess.Popen([*TORCHRUN, *COMMON[:5], '1000', *COMMON[6:], '--out', str(out)], cwd=tmp_path,
@@ -46,6 +46,9 @@ def test_killing_torchrun_ends_its_workers(tmp_path):
     while not (out/'checkpoint.pt').exists() and time.time() < deadline: time.sleep(0.5)
     workers = subprocess.run(['pgrep', '-P', str(p.pid)], capture_output=True, text=True).stdout.split()
     assert len(workers) == 2, workers
+    # a second torchrun job into the same folder is refused while the first holds it, said once
+    err = run([*TORCHRUN, *COMMON, '--out', str(out)], tmp_path, ok=False)
+    assert err.count('is in use by another run') == 1, err[-3000:]
     os.kill(p.pid, signal.SIGKILL); p.wait()
     deadline = time.time() + 60
     while any(Path(f'/proc/{w}').exists() and 'zombie' not in Path(f'/proc/{w}/status').read_text() for w in workers) \
