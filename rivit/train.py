@@ -374,7 +374,7 @@ def config_parser(cls=TrainConfig, **kwargs) -> argparse.ArgumentParser:
     return p
 
 def to_args(cfg) -> list[str]:
-    "The command-line arguments that reproduce dataclass `cfg` (the settings that differ from the defaults, and --out)."
+    "The command-line arguments that reproduce dataclass `cfg` (the settings that differ from the defaults, and `--out`)."
     args = []
     for f in fields(cfg):
         v, flag, kind = getattr(cfg, f.name), '--' + f.name.replace('_', '-'), _kind(f.type)
