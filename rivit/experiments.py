@@ -316,8 +316,7 @@ def finished_runs(scale:str, model:str, seeds=range(10), root:str|Path|None=None
 
 def claims(scale:str, seeds=range(10), root:str|Path|None=None, models=MODELS, pool=MODELS, level:float=0.95) -> list[dict]:
     """Every comparison of `claim_specs`, decided at the model level: `model_difference` over all finished runs, the run
-    variance pooled over the runs of `pool`, Holm's adjustment over the table. `runs_test`: the image-level paired
-    bootstrap of the seed-averaged scores, which holds the runs fixed."""
+    variance pooled over the runs of `pool`, Holm's adjustment over the table."""
     train, runs = SCALES[scale]['train_res'], {m: finished_runs(scale, m, seeds, root) for m in dict.fromkeys([*models, *pool])}
     score = lambda m, s, res, down: correct(runs[m][s], res, train, down)                        # (n,) of one run
     scores = lambda m, res, down: torch.stack([score(m, s, res, down) for s in runs[m]])          # (runs, n)
@@ -328,7 +327,7 @@ def claims(scale:str, seeds=range(10), root:str|Path|None=None, models=MODELS, p
         if row['seeds']:
             pooled = {m: scores(m, *a[1:]) - scores(m, *b[1:]) if same else scores(m, *a[1:]) for m in pool if runs[m]}
             sa, sb = scores(*a), scores(*b)
-            row.update(runs=(len(sa), len(sb)), run_var=run_variance(pooled), runs_test=paired_bootstrap(sa.mean(0), sb.mean(0)),
+            row.update(runs=(len(sa), len(sb)), run_var=run_variance(pooled),
                        per_seed={s: 100 * (score(a[0], s, *a[1:]) - score(b[0], s, *b[1:])).mean().item() for s in row['seeds']})
             row.update(model_difference(sa, sb, row['run_var'], paired=same, level=level))
         rows.append(row)
