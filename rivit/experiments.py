@@ -551,11 +551,13 @@ def resolution_explorer(model, paths, classes:list[str], resolutions=range(64, 3
 
 
 # %% ../nbs/07_experiments.ipynb #e54b5147
-def course_answer(scale:str='cpu', models=None) -> str:
+def course_answer(scale:str='cpu', groups=None) -> str:
     """The course's question as Markdown, for every model with finished runs: which hold their accuracy at twice the training
-    resolution, which beat resizing the image down, and the most accurate way to classify the larger image."""
-    models = models or MODELS + BEYOND + list_models(chapter=12)   # the report's six, chapters 9-11, FlexiViT
-    every, at2, top = claims(scale, models=models), REPORT_RES[scale][320], max(SCALES[scale]['train_res'])
+    resolution, which beat resizing the image down, and the most accurate way to classify the larger image. Each group's
+    claims are decided as its own table decides them (the report's six, chapters 9-11, FlexiViT)."""
+    groups = groups or (MODELS, BEYOND, list_models(chapter=12))
+    every, at2, top = [r for g in groups for r in claims(scale, models=g)], REPORT_RES[scale][320], max(SCALES[scale]['train_res'])
+    models = [m for g in groups for m in g]
     which = lambda kind, v: [r['claim'].split(':')[0] for r in every if kind in r['claim'] and r.get('verdict') == v]
     runs = {m: r for m in models if (r := finished_runs(scale, m))}
     down = {m: torch.stack([correct(p, at2, downscaled=True) for p in r.values()]) for m, r in runs.items()}   # (runs, images)
