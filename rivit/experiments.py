@@ -10,9 +10,9 @@ __all__ = ['MODELS', 'BEYOND', 'SCALES', 'REPORT', 'REPORT_RES', 'run_name', 'ex
            'downscaled_accuracy', 'table_4_1', 'table_4_2', 'summary_table', 'baseline_table', 'difference', 'missing',
            'predictions', 'correct', 'mcnemar', 'paired_bootstrap', 'format_test', 'verdict', 'claim_specs',
            'finished_runs', 'claims', 'claims_markdown', 'disagreement', 'seed_rows', 'seed_table',
-           'plot_accuracy_vs_resolution', 'plot_all_curves', 'cost_table', 'run_variance', 'model_difference', 'holm',
-           'seeds_needed', 'plot_runs', 'claims_by_verdict', 'latent_pca', 'look', 'latent_figure', 'explorer_panel',
-           'resolution_explorer', 'course_answer']
+           'plot_accuracy_vs_resolution', 'plot_all_curves', 'cost_table', 'run_variance', 'pooled_run_variance',
+           'model_difference', 'holm', 'seeds_needed', 'plot_runs', 'claims_by_verdict', 'latent_pca', 'look',
+           'latent_figure', 'explorer_panel', 'resolution_explorer', 'course_answer']
 
 # %% ../nbs/07_experiments.ipynb #dc11ce37
 import argparse, json, math, os, statistics, sys
@@ -435,6 +435,12 @@ def run_variance(scores:dict) -> tuple[float, int]:
         residual = x - acc[:, None] - x.mean(0) + x.mean()                     # (runs, images) run × image noise
         ss += ((acc - acc.mean()) ** 2).sum().item(); noise += (residual ** 2).sum().item() / ((n - 1) * n); df += len(acc) - 1
     return (max(ss - noise, 0.) / df, int(df)) if df else (math.nan, 0)
+
+def pooled_run_variance(scale:str, res, downscaled:bool=False, models=MODELS) -> tuple:
+    "`run_variance` over every finished run of `models` at test resolution `res` ('val': the training resolutions' mean)."
+    train = SCALES[scale]['train_res']
+    return run_variance({m: torch.stack([correct(p, res, train, downscaled) for p in r.values()])
+                         for m in models if (r := finished_runs(scale, m))})
 
 def model_difference(a, b, run_var:tuple, paired:bool=False, level:float=0.95) -> dict:
     """Configuration A − B in points from all their runs: `a`, `b` are (runs, images) scores on the same images (`paired`:
