@@ -568,8 +568,7 @@ def course_answer(scale:str='cpu', groups=None) -> str:
     runs = {m: r for m in models if (r := finished_runs(scale, m))}
     down = {m: torch.stack([correct(p, at2, downscaled=True) for p in r.values()]) for m, r in runs.items()}   # (runs, images)
     best = sorted(down, key=lambda m: -down[m].mean().item())[:2]
-    pool = run_variance({m: down[m] for m in MODELS if m in down})
-    lead = model_difference(down[best[0]], down[best[1]], pool)
+    lead = model_difference(down[best[0]], down[best[1]], pooled_run_variance(scale, at2, downscaled=True))
     return (f"- **Holds its accuracy at {at2} px** (the change from the training resolutions is undecided): {', '.join(which('px − val', 'undecided'))}.\n"
             f"- **Beats resizing down to {top} px**: {', '.join(which('resized down', 'direct is better')) or 'none'}; "
             f"level with it (undecided): {', '.join(which('resized down', 'undecided')) or 'none'}.\n"
