@@ -7,6 +7,9 @@ alike; the median over rounds is reported, and the minutes per epoch of the 9,46
 validation not included).
 
     python benchmarks/step_time.py --out benchmarks/results/step_time_cpu.json
+
+With `--ratio-to MODEL`, each row also gets the median over rounds of its step time divided by MODEL's (same size,
+same round): a paired ratio, which a busy machine changes far less than the times themselves.
 """
 import argparse, statistics, time
 from pathlib import Path
@@ -26,6 +29,7 @@ def main():
     p.add_argument('--res', default='64,80,96')
     p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--rounds', type=int, default=5)
+    p.add_argument('--ratio-to', help='a registered model among --models: add each model\'s paired step-time ratio to it')
     p.add_argument('--out')
     a = p.parse_args()
     if a.models is None:
@@ -55,6 +59,12 @@ def main():
              'min_per_epoch': round(steps * statistics.median(v) / 60, 1)} for n, v in times.items()]
     table = ['| model | size | parameters | s per step (median) | min per epoch (147 steps) |', '|---|---|---:|---:|---:|']
     table += [f"| {r['model']} | {r['size']} | {r['parameters']:,} | {r['median_s_per_step']:.2f} | {r['min_per_epoch']:.1f} |" for r in rows]
+    if a.ratio_to:
+        for r in rows:
+            base = times[f"{a.ratio_to} {r['size']}"]
+            r['median_ratio'] = round(statistics.median(t / b for t, b in zip(times[f"{r['model']} {r['size']}"], base)), 3)
+        table[0] += f' step time / {a.ratio_to} (paired median) |'; table[1] += '---:|'
+        table[2:] = [f"{line} {r['median_ratio']:.3f} |" for line, r in zip(table[2:], rows)]
     print('\n'.join(table))
     result = write_result(a.out, torch.device('cpu'), a, rows=rows, table='\n'.join(table), allocator=glibc_allocator())
     print(f"allocator: {result['allocator']}")

@@ -124,24 +124,26 @@ def explicit_attention(q, k, v, # (B, heads, N, head_dim)
 
 # %% ../nbs/01_vit.ipynb #ada4ae4a
 class Attention(nn.Module):
-    "Multi-head self-attention with an optional positional bias on the logits and an optional term computed from the values."
+    "Multi-head self-attention; optional hooks add a positional bias to the logits, rotate q and k, or add a term from the values."
     def __init__(self, dim:int, heads:int=8, qkv_bias:bool=True,
                  pos_bias:nn.Module|None=None,     # called as pos_bias(q, grid) -> bias added to QKᵀ before the 1/√d scale
-                 value_mixer:nn.Module|None=None): # called as value_mixer(v, grid) -> added to softmax(...)V (ResFormer's local conv)
+                 value_mixer:nn.Module|None=None,  # called as value_mixer(v, grid) -> added to softmax(...)V (ResFormer's local conv)
+                 rotation:nn.Module|None=None):    # called as rotation(q, k, grid) -> (q, k) turned by position (rotary, chapter 13)
         super().__init__()
         if dim % heads: raise ValueError(f'dim={dim} must be divisible by heads={heads}')
         self.heads, self.head_dim = heads, dim // heads
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
-        self.pos_bias, self.value_mixer = pos_bias, value_mixer
+        self.pos_bias, self.value_mixer, self.rotation = pos_bias, value_mixer, rotation
         self.fused, self.weights = True, None   # fused=False: the explicit path, which keeps the weights
 
     def forward(self, x,            # (B, N, dim)
-                grid=None):         # (gh, gw) of the patch tokens, for `pos_bias`
+                grid=None):         # (gh, gw) of the patch tokens, for the hooks
         q, k, v = rearrange(self.qkv(x), 'b n (three h d) -> three b h n d', three=3, h=self.heads)  # (B, heads, N, head_dim)
         bias = None
         if self.pos_bias is not None:  # S_rel is added to QKᵀ before scaling: softmax((QKᵀ + S_rel)/√d)
             bias = self.pos_bias(q, grid) / math.sqrt(self.head_dim)                                # (B, heads, N, N)
+        if self.rotation is not None: q, k = self.rotation(q, k, grid)                              # (B, heads, N, head_dim)
         if self.fused: out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
         else:          out, self.weights = explicit_attention(q, k, v, bias, return_weights=True)    # (B, heads, N, head_dim)
         if self.value_mixer is not None: out = out + self.value_mixer(v, grid)                       # (B, heads, N, head_dim)
@@ -158,9 +160,10 @@ class FeedForward(nn.Sequential):
 class TransformerBlock(nn.Module):
     "Pre-norm transformer block: x + MSA(LN(x)), then x + MLP(LN(x)) (equations 2 and 3)."
     def __init__(self, dim:int, heads:int, mlp_ratio:float=4.0, dropout:float=0., pos_bias:nn.Module|None=None,
-                 value_mixer:nn.Module|None=None):
+                 value_mixer:nn.Module|None=None, rotation:nn.Module|None=None):   # the hooks of `Attention`
         super().__init__()
-        self.norm1, self.attn = nn.LayerNorm(dim), Attention(dim, heads, pos_bias=pos_bias, value_mixer=value_mixer)
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = Attention(dim, heads, pos_bias=pos_bias, value_mixer=value_mixer, rotation=rotation)
         self.norm2, self.mlp = nn.LayerNorm(dim), FeedForward(dim, mlp_ratio, dropout)
 
     def forward(self, x, grid=None):                # (B, N, dim)
@@ -177,11 +180,14 @@ class PositionalEncoding(Configurable, nn.Module):
     def value_mixer(self, heads:int, head_dim:int) -> nn.Module|None:
         "A new module for one attention layer, called as module(v, grid) and added to the attention output, or None."
         return None
+    def rotation(self, heads:int, head_dim:int) -> nn.Module|None:
+        "A new module for one attention layer, called as module(q, k, grid) -> (q, k) rotated by position, or None."
+        return None
 
     def block_kwargs(self, heads:int, head_dim:int) -> dict:
-        "The per-layer modules a block is built with: pos_bias always, value_mixer only when there is one."
-        mixer = self.value_mixer(heads, head_dim)
-        return dict(pos_bias=self.attention_bias(heads, head_dim), **({'value_mixer': mixer} if mixer is not None else {}))
+        "The per-layer modules a block is built with: pos_bias always, value_mixer and rotation only when there is one."
+        extra = dict(value_mixer=self.value_mixer(heads, head_dim), rotation=self.rotation(heads, head_dim))
+        return dict(pos_bias=self.attention_bias(heads, head_dim), **{k: m for k, m in extra.items() if m is not None})
 
 # %% ../nbs/01_vit.ipynb #7e36d04b
 def resample_pos_embed(weight:torch.Tensor,   # (gh, gw, dim) learned table
