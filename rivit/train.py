@@ -429,7 +429,7 @@ def prepare_output(out, *, resume:bool=False, overwrite:bool=False, need_bytes:i
                                            f'free space or choose another --out')
 
 def set_aside(out):
-    "--overwrite: move the run in `out` into OUT/replaced/ (kept until the new run finishes); an unfinished one is dropped."
+    "For `--overwrite`: move the run in `out` into OUT/replaced/ (kept until the new run finishes); an unfinished one is dropped."
     out, files = Path(out), [f for f in (*RUN_FILES, 'weights.pt') if (Path(out)/f).exists()]
     if not files: return
     keep = out/REPLACED

@@ -3,7 +3,11 @@
 1. nbdev's docs processors (`nbdev.serve.proc_nbs`) over every chapter, into `_proc/` (what Quarto would render),
    scanned for what a reader would miss or trip over: the chapter's teaching code hidden (e.g. `def patchify` in
    chapter 1), no Colab badge, no recap / exercises / link to the next chapter, no runtime, no links, `/tmp/` paths
-   in outputs, `__main__.` in signatures, a widget shown as its repr without a picture, a frozen progress bar;
+   in outputs, `__main__.` in signatures, a widget shown as its repr without a picture, a frozen progress bar, a widget
+   output whose model id is not in the notebook's saved widget state (a blank on the page: save the picture alone),
+   inline code over 70 characters (cut off at the column: code to type goes in a fenced block), an image over 300 KB
+   or a page with over 1.5 MB of images, a developer's path (`../shared`, `/work/`) in the text or an output, and
+   Quarto's page navigation off;
 2. `jupyter nbconvert --to html` of every processed chapter, into `_check/html/`;
 3. assertions on that HTML: no error outputs anywhere; the landing page has its chapter map and a results table
    drawn from committed results; the experiments chapter has Tables 4.1 and 4.2 with the report's columns and its
@@ -14,7 +18,7 @@
     python scripts/check_docs.py            # needs the dev extra and a `chromium` (or google-chrome) binary
     python scripts/check_docs.py --no-screenshots
 """
-import argparse, json, re, shutil, subprocess, tempfile
+import argparse, base64, json, re, shutil, subprocess, tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -100,7 +104,21 @@ def check(pages:dict):
 TEACHING_CODE = {'01_vit': 'def patchify', '02_conv_embedding': 'class ConvPatchEmbedding', '03_positional_encodings': 'def relative_position_index',
                  '04_rivit': 'class RIViT', '05_data': 'def crop_flip_rotate', '06_train': 'def train_one_epoch',
                  '07_experiments': 'def table_4_1', '09_pit': 'class PiT', '10_vitar': 'class GridAttention', '11_resformer': 'class ResFormer',
-                 '12_flexivit': 'def pi_resize'}
+                 '12_flexivit': 'def pi_resize', '13_rope': 'def rotate_pairs'}
+
+WIDGET = 'application/vnd.jupyter.widget-view+json'
+MAX_CODE_SPAN, MAX_IMAGE, MAX_PAGE_IMAGES = 70, 300_000, 1_500_000   # characters; bytes of one PNG or JPEG; bytes of a page's images
+DEV_PATHS = ('../shared', '/work/')
+
+def code_spans(md:str) -> list[str]:
+    "The inline code spans of markdown `md` (fenced blocks and indented code left out)."
+    md = re.sub(r'(?ms)^[ \t]*(`{3,}|~{3,}).*?^[ \t]*\1[`~]*[ \t]*$', '', md)    # fenced code blocks, in a list item too
+    return [m.group(2) for p in re.split(r'\n[ \t]*\n', md)                      # a span never crosses a blank line
+            for m in re.finditer(r'(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)', p, re.S)]
+
+def image_bytes(mime:str, v) -> int:
+    v = ''.join(v) if isinstance(v, list) else v
+    return len(v.encode()) if mime == 'image/svg+xml' else len(base64.b64decode(v))
 
 def defects(proc:Path) -> list[str]:
     "What a reader of the processed notebooks (what Quarto renders) would miss or trip over."
@@ -113,7 +131,10 @@ def defects(proc:Path) -> list[str]:
             if c['cell_type'] == 'code' and imports and len(imports) < len(lines) and not src.startswith('#| export') and 'google.colab' not in src:
                 found.append(f'{path.stem}: cell {c.get("id")} mixes imports and other code (move the imports to the imports cell)')
     for path in sorted(proc.glob('*.ipynb')):
-        stem, cells = path.stem, json.loads(path.read_text())['cells']
+        nb = json.loads(path.read_text())
+        stem, cells = path.stem, nb['cells']
+        state = nb['metadata'].get('widgets', {}).get('application/vnd.jupyter.widget-state+json', {}).get('state', {})
+        page_images = 0
         code = '\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'code')
         md = '\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'markdown')
         if stem in TEACHING_CODE and TEACHING_CODE[stem] not in code: found.append(f'{stem}: the teaching code ({TEACHING_CODE[stem]}) is hidden')
@@ -124,8 +145,34 @@ def defects(proc:Path) -> list[str]:
             if 'Runs top to bottom in about' not in md: found.append(f'{stem}: no runtime')
             if 'https://' not in md.replace('colab.research.google.com', ''): found.append(f'{stem}: no links to papers or pages')
         for c in cells:
+            if c['cell_type'] == 'markdown':
+                src = ''.join(c['source'])
+                for span in code_spans(src):
+                    if len(span.strip()) > MAX_CODE_SPAN:
+                        found.append(f'{stem}: inline code of {len(span.strip())} characters, cut off at the column (over {MAX_CODE_SPAN}: code to type goes in '
+                                     f'a ```sh or ```python block; cell {c.get("id")}): `{span.strip()[:50]}...`')
+                for dev in DEV_PATHS:
+                    if dev in src: found.append(f'{stem}: the text names a developer path {dev} (cell {c.get("id")})')
+                for name, a in (c.get('attachments') or {}).items():
+                    page_images += sum(image_bytes(m, v) for m, v in a.items() if m.startswith('image/'))
+            shown_md = [''.join(o.get('data', {}).get('text/markdown', '')) for o in c.get('outputs', [])]   # what a cell prints as Markdown
+            for span in [s for m in shown_md for s in code_spans(m)]:
+                if len(span.strip()) > MAX_CODE_SPAN:
+                    found.append(f'{stem}: an output shows inline code of {len(span.strip())} characters (over {MAX_CODE_SPAN}: shorten the docstring, or print a fenced block; '
+                                 f'cell {c.get("id")}): `{span.strip()[:50]}...`')
             for o in c.get('outputs', []):
                 data, text = o.get('data', {}), json.dumps(o)
+                if WIDGET in data and data[WIDGET].get('model_id') not in state:
+                    found.append(f'{stem}: a widget output whose model id is not in the saved widget state shows blank '
+                                 f'(save its picture only: image/png without the widget mime; cell {c.get("id")})')
+                for mime, v in data.items():
+                    if not mime.startswith('image/'): continue
+                    n = image_bytes(mime, v); page_images += n
+                    if mime != 'image/svg+xml' and n > MAX_IMAGE:
+                        found.append(f'{stem}: a {mime[6:].upper()} of {n / 1e3:.0f} KB (over {MAX_IMAGE / 1e3:.0f} KB: save it at a sensible dpi and size; cell {c.get("id")})')
+                shown_text = json.dumps({k: v for k, v in data.items() if not k.startswith('image/')}) + ''.join(o.get('text', '')) + json.dumps(o.get('traceback', ''))
+                for dev in DEV_PATHS:
+                    if dev in shown_text: found.append(f'{stem}: an output names a developer path {dev} (cell {c.get("id")})')
                 if '/tmp/' in text: found.append(f'{stem}: an output shows a /tmp/ path (cell {c.get("id")})')
                 shown = ''.join(data.get('text/markdown', '')) if isinstance(data.get('text/markdown', ''), (str, list)) else ''
                 if '```python' in shown and '__main__.' in shown: found.append(f'{stem}: a signature shows __main__. (cell {c.get("id")})')
@@ -134,6 +181,10 @@ def defects(proc:Path) -> list[str]:
                     found.append(f'{stem}: a widget shows as its repr, with no picture (cell {c.get("id")})')
                 stream = ''.join(o.get('text', '')) if o.get('output_type') == 'stream' else ''
                 if re.search(r'\d+/\d+ \[\d\d:\d\d<', plain + stream): found.append(f'{stem}: a frozen progress bar (cell {c.get("id")})')
+        if page_images > MAX_PAGE_IMAGES: found.append(f'{stem}: {page_images / 1e6:.2f} MB of images on the page (over {MAX_PAGE_IMAGES / 1e6:.1f} MB)')
+        if state and not any(WIDGET in o.get('data', {}) for c in cells for o in c.get('outputs', [])):
+            found.append(f"{stem}: the notebook saves a widget state that no output uses (delete metadata.widgets: the page would load the widget scripts for nothing)")
+    if not re.search(r'(?m)^  page-navigation: true', (ROOT/'nbs'/'_quarto.yml').read_text()): found.append("_quarto.yml: page navigation is off (website: page-navigation: true)")
     return found
 
 def browser() -> str:
