@@ -7,10 +7,12 @@ pyproject.toml: cells marked `#| slow` or `#| notest` are skipped and keep the o
     python scripts/execute_nbs.py nbs/05_data.ipynb     # only these
     python scripts/execute_nbs.py --check               # execute; fail if a cell's outputs differ from the saved ones
 
-`--check` is the notebook test of CI: it fails on an exception, like `nbdev-test`, and also when a saved output is
-stale. Outputs are compared after removing what legitimately changes from run to run: progress bars, memory
-addresses and widget ids. Images are compared by size and pixels (mean difference below 1 gray level). A cell
-whose outputs contain timings is marked `#| timings`: only the kinds of its outputs are compared.
+`--check` fails on an exception, like `nbdev-test`, and also when a saved output is stale. Outputs are compared
+(`compare`) after removing what legitimately changes from run to run: progress bars, memory addresses and widget
+ids. Images are compared by size and pixels (mean difference below 1 gray level). A cell whose outputs contain
+timings is marked `#| timings`: only the kinds of its outputs are compared. CI runs this comparison on the outputs of
+the Colab simulation (`scripts/colab_sim.py --check`), so each notebook is executed once there; `--check` here is
+the same check in this environment, for local use.
 """
 import argparse, base64, io, json, multiprocessing, os, re, subprocess, sys, time
 from concurrent.futures import ProcessPoolExecutor
@@ -35,15 +37,43 @@ def execute(path:Path, timeout:int=600) -> tuple[dict, list, float]:
 
 TIMES = re.compile(r'\d+(\.\d+)?\s?(s|ms|us|µs|min|img/s|it/s|s/it)(?![\w/])')   # '(3s)', '12.5 ms', '40 img/s'
 PROGRESS = re.compile(r'(\x1b\[[0-9;]*[A-Za-z]|\r[^\n]*|[^\n]*\|[█▏▎▍▌▋▊▉ ]*\|[^\n]*it/s\][^\n]*)')
+TQDM_BAR = re.compile(r'^[^\n]*\[(\d+:)?\d\d:\d\d(<[^,\]\n]*)?, [^\]\n]*\]$')   # a tqdm meter: 'x:  40%|████  | 4/10 [00:01<00:02, 3.1it/s]', '0it [00:00, ?it/s]'
+WIDGET = 'application/vnd.jupyter.widget-view+json'
 
 def text(o:dict) -> str:
     t = o.get('text', '')
     return ''.join(t) if isinstance(t, list) else t
 
+def is_timings(cell:dict) -> bool:
+    "Is `cell` marked `#| timings` (its outputs contain timings: only their kinds are compared)?"
+    src = ''.join(cell.get('source', ''))
+    return src.lstrip().startswith('#| timings') or '\n#| timings' in src
+
+def is_progress_widget(o:dict) -> bool:
+    "A tqdm bar drawn as a widget (tqdm.auto in a Jupyter kernel); outside a kernel the same bar is a stderr stream."
+    data = o.get('data', {})
+    plain = data.get('text/plain', ''); plain = ''.join(plain) if isinstance(plain, list) else plain
+    return WIDGET in data and bool(TQDM_BAR.match(plain.strip()))
+
+def canonical(outputs:list) -> list:
+    """`outputs` in the order nbdev's test shell records them: all of stdout as one stream, all of stderr as one, errors,
+    the displays in their order, then the cell's result. A Jupyter kernel (nbclient, Colab) records the same outputs
+    interleaved as they happened, a stream split in chunks, the result before the figures that the inline backend
+    shows when the cell ends, and tqdm bars as widgets: only that order, that split and the bars' form are given up;
+    each stream's text, each display, and the order of the displays among themselves are kept."""
+    streams, errors, shown, result = {}, [], [], []
+    for o in outputs:
+        kind = o.get('output_type')
+        if kind == 'stream': streams[o.get('name')] = streams.get(o.get('name'), '') + text(o)
+        elif kind == 'error': errors.append(o)
+        elif kind == 'execute_result': result.append(o)
+        elif kind == 'display_data' and not is_progress_widget(o): shown.append(o)
+    return [{'output_type': 'stream', 'name': n, 'text': streams[n]} for n in ('stdout', 'stderr') if n in streams] + errors + shown + result
+
 def normalized(outputs:list, timings:bool) -> list:
     "What must not change between two runs of a cell."
     out = []
-    for o in outputs:
+    for o in canonical(outputs):
         kind = o.get('output_type')
         if kind == 'stream':
             t = PROGRESS.sub('', text(o))
@@ -54,7 +84,7 @@ def normalized(outputs:list, timings:bool) -> list:
             data = o.get('data', {})
             for mime in sorted(data):
                 v = data[mime]; v = ''.join(v) if isinstance(v, list) else v
-                if mime == 'application/vnd.jupyter.widget-view+json': v = 'widget'
+                if mime == WIDGET: v = 'widget'
                 elif mime.startswith('image/'): v = ('image', v)
                 elif isinstance(v, str): v = TIMES.sub('…', re.sub(r'0x[0-9a-f]{6,}', '0x…', v))
                 out.append((kind, mime, None if timings and not mime.startswith('image/') else v))
@@ -69,6 +99,7 @@ def same_image(a:str, b:str) -> bool:
     return x.shape == y.shape and np.abs(x - y).mean() < 1.0
 
 def differences(saved:list, fresh:list) -> str|None:
+    "Why the normalized outputs `fresh` differ from `saved`, or None."
     if len(saved) != len(fresh): return f'{len(saved)} saved outputs, {len(fresh)} now'
     for s, f in zip(saved, fresh):
         if s[:2] != f[:2]: return f'output {s[:2]} became {f[:2]}'
@@ -80,6 +111,17 @@ def differences(saved:list, fresh:list) -> str|None:
             return f'{s[1]} changed at character {i}: saved {a[max(0, i - 40):i + 60]!r}, now {b[max(0, i - 40):i + 60]!r}'
     return None
 
+def compare(cells:list, fresh:dict) -> list[str]:
+    """The check: for each of the saved `cells` (a notebook's cells, as dicts) that ran, why its saved outputs differ
+    from `fresh[its id]` (the outputs of that run, from nbdev's test shell or from a Jupyter kernel); [] if none do.
+    Cells that did not run (skipped by their flags, markdown) are not compared."""
+    problems = []
+    for c in cells:
+        if c.get('id') not in fresh: continue
+        t = is_timings(c)
+        if why := differences(normalized(c.get('outputs', []), t), normalized(fresh[c['id']], t)): problems.append(f'cell {c["id"]}: {why}')
+    return problems
+
 def run(path:str, check:bool, timeout:int) -> tuple[str, list[str], float]:
     "Execute one notebook; save its outputs, or compare them with the saved ones. (name, problems, seconds)"
     multiprocessing.set_start_method('fork', force=True)   # DataLoader workers in the notebooks fork, as under nbdev-test
@@ -90,16 +132,11 @@ def run(path:str, check:bool, timeout:int) -> tuple[str, list[str], float]:
         return path.name, [f'cells {missing} have no id, so their outputs can be neither saved nor checked: run nbdev-clean --fname {path} first'], 0.
     try: fresh, ran, secs = execute(path, timeout)
     except Exception as e: return path.name, [f'raised {type(e).__name__}: {str(e)[-2000:]}'], 0.
-    problems = []
+    if check: return path.name, compare(nb['cells'], fresh), secs
     for c in nb['cells']:
-        if c.get('id') not in fresh: continue
-        if check:
-            timings = ''.join(c['source']).lstrip().startswith('#| timings') or '\n#| timings' in ''.join(c['source'])
-            why = differences(normalized(c.get('outputs', []), timings), normalized(fresh[c['id']], timings))
-            if why: problems.append(f'cell {c["id"]}: {why}')
-        else: c['outputs'] = fresh[c['id']]
-    if not check: path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
-    return path.name, problems, secs
+        if c.get('id') in fresh: c['outputs'] = fresh[c['id']]
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
+    return path.name, [], secs
 
 RUNTIMES = ROOT/'nbs'/'runtimes.json'
 
