@@ -10,7 +10,7 @@ __all__ = ['PATCH_EMBEDDINGS', 'POSITIONAL_ENCODINGS', 'VIT_SIZES', 'MODELS', 'M
            'sinusoidal_encoding', 'relative_encoding', 'no_encoding', 'make_patch_embedding',
            'make_positional_encoding', 'check_images', 'ChecksImages', 'documented', 'RIViT', 'middle', 'vit_geometry',
            'ModelEntry', 'register_model', 'model_entry', 'list_models', 'create_model', 'repository_url', 'fetch',
-           'pretrained', 'pretrained_results', 'assets_manifest', 'verify', 'download']
+           'pretrained_results', 'assets_manifest', 'verify', 'download']
 
 # %% ../nbs/04_rivit.ipynb #89e7e9a9
 import difflib, importlib, json, math, os
@@ -263,12 +263,6 @@ def fetch(path:str, cache:str|Path|None=None) -> Path:
     import rivit
     local = Path(rivit.__file__).resolve().parents[1]/path     # an editable install or a clone: its file, as it is
     return local if local.exists() else download(path, cache)  # else downloaded once and checked (below)
-
-def pretrained(name:str, scale:str='cpu', map_location='cpu') -> nn.Module:
-    "The trained `name` of chapter 7 at `scale` (results/experiments/SCALE/NAME/weights.pt), in eval mode."
-    from rivit.train import load_model   # chapter 6's loader; imported here because rivit.train builds on this module
-    model_entry(name)                    # an unknown name lists the registered ones
-    return load_model(fetch(f'results/experiments/{scale}/{name}/weights.pt'), map_location).eval()
 
 def pretrained_results(name:str, scale:str='cpu') -> dict:
     "The results.json of that run: its command, hardware, history and accuracy at every test resolution."

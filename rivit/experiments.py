@@ -6,24 +6,25 @@ Docs: https://rivit-course.github.io/rivit/experiments.html.md"""
 
 # %% auto #0
 __all__ = ['MODELS', 'BEYOND', 'SCALES', 'REPORT', 'REPORT_RES', 'run_name', 'experiment_args', 'export_weights', 'finished',
-           'run_changes', 'run_experiment', 'main', 'report_model', 'is_conv', 'run_file', 'load_results', 'accuracy',
-           'downscaled_accuracy', 'table_4_1', 'table_4_2', 'summary_table', 'baseline_table', 'difference', 'missing',
-           'predictions', 'correct', 'mcnemar', 'paired_bootstrap', 'format_test', 'verdict', 'claim_specs',
-           'finished_runs', 'claims', 'claims_markdown', 'disagreement', 'seed_rows', 'seed_table',
-           'plot_accuracy_vs_resolution', 'plot_all_curves', 'cost_table', 'run_variance', 'pooled_run_variance',
-           'model_difference', 'holm', 'seeds_needed', 'plot_runs', 'claims_by_verdict', 'latent_pca', 'look',
-           'latent_figure', 'explorer_panel', 'resolution_explorer', 'course_answer']
+           'run_changes', 'run_experiment', 'main', 'report_model', 'is_conv', 'run_file', 'pretrained', 'load_results',
+           'accuracy', 'downscaled_accuracy', 'table_4_1', 'table_4_2', 'summary_table', 'baseline_table', 'difference',
+           'missing', 'predictions', 'correct', 'mcnemar', 'paired_bootstrap', 'format_test', 'verdict',
+           'variant_predictions', 'evaluate_variants', 'claim_specs', 'finished_runs', 'claims', 'claims_markdown',
+           'disagreement', 'seed_rows', 'seed_table', 'plot_accuracy_vs_resolution', 'plot_all_curves', 'machine_name',
+           'cost_table', 'run_variance', 'pooled_run_variance', 'model_difference', 'holm', 'seeds_needed', 'plot_runs',
+           'claims_by_verdict', 'latent_pca', 'look', 'latent_figure', 'explorer_panel', 'resolution_explorer',
+           'course_answer', 'mean_accuracy', 'plot_answer']
 
 # %% ../nbs/07_experiments.ipynb #dc11ce37
-import argparse, json, math, os, statistics, sys
+import argparse, json, math, os, re, statistics, sys
 from pathlib import Path
 import torch
 import scipy.stats
 import matplotlib.pyplot as plt
-from .core import list_models, model_entry, fetch, pretrained
+from .core import list_models, model_entry, fetch
 from .train import (TrainConfig, TrainingInterrupted, CheckpointError, load_model, read_checkpoint, fit, parse_args, format_table,
-                         config_changes, data_changes, data_fingerprint, write_file, sigterm_interrupts, ERRORS)
-from .data import get_datasets
+                         config_changes, data_changes, data_fingerprint, write_file, sigterm_interrupts, environment, ERRORS)
+from .data import get_datasets, make_loader
 from .posenc import figure_explorer
 from .data import IMAGENETTE_CLASSES, load_rgb, eval_transform, to_image
 
@@ -149,6 +150,11 @@ def run_file(scale:str, model:str, name:str, seed:int=0, root:str|Path|None=None
         if not path.exists(): raise FileNotFoundError(path)
         return path
     return fetch(f'results/experiments/{scale}/{run_name(model, seed)}/{name}')
+
+def pretrained(name:str, scale:str='cpu', map_location='cpu', seed:int=0) -> torch.nn.Module:
+    "The trained `name` of this chapter at `scale` and `seed` (its committed weights.pt), in eval mode, as timm's `pretrained=True`."
+    model_entry(name)                                                    # an unknown name lists the registered ones
+    return load_model(run_file(scale, name, 'weights.pt', seed), map_location)   # chapter 6: registered classes only
 
 def load_results(scale:str, root:str|Path|None=None, models=MODELS, seed:int=0) -> dict:
     "The finished experiments of `scale` and `seed` among `models`, {model: results}, in that order; a run not there is missing."
@@ -287,6 +293,40 @@ def verdict(test:dict, report:float|None, outcomes=('A is better', 'B is better'
     return 'agrees (CPU scale)' if test['diff'] * report > 0 else 'not reproduced at CPU scale'
 
 
+# %% ../nbs/07_experiments.ipynb #variants-code
+@torch.no_grad()
+def variant_predictions(model, loader, variants:dict) -> dict:
+    "{variant: the predicted class of every image of `loader`, in its order}: each batch goes through once per variant."
+    model.eval()
+    preds = {v: [] for v in variants}
+    for x, _ in loader:
+        for v, setup in variants.items():
+            with setup(model): preds[v].append(model(x).argmax(-1))   # (B,)
+    return {v: torch.cat(p).tolist() for v, p in preds.items()}
+
+def evaluate_variants(run:str|Path, variants:dict, name:str, batch_size:int=64, workers:int|None=None) -> dict:
+    """Evaluate the model of run folder `run` (its weights.pt) once per variant ({variant: model -> context manager}) at
+    each of the run's test resolutions; write run/`name`.json: command, hardware, accuracy and every prediction."""
+    run = Path(run)
+    for f in ('results.json', 'weights.pt'):
+        if not (run/f).exists(): raise FileNotFoundError(f'{run} has no {f}: evaluate_variants needs a finished run folder')
+    cfg, model = json.loads((run/'results.json').read_text())['config'], load_model(run/'weights.pt')
+    try:                                                  # a variant that does not fit the model says so before any work
+        for setup in variants.values():
+            with setup(model): pass
+    except ValueError as e: raise ValueError(f'{run}: {e}') from None
+    evals = get_datasets(cfg['data'], cfg['train_res'], cfg['eval_res'])[1]     # the trainer's evaluation sets
+    labels, preds = [label for _, label in evals[cfg['eval_res'][0]].samples], {v: {} for v in variants}
+    for res, ds in evals.items():
+        loader = make_loader(ds, batch_size, train=False, num_workers=workers)
+        for v, p in variant_predictions(model, loader, variants).items(): preds[v][str(res)] = p
+    predictions = {v: {'labels': labels, 'eval': preds[v]} for v in variants}   # each as a predictions.json
+    accuracy = {v: {r: round(correct(p, r).mean().item(), 4) for r in p['eval']} for v, p in predictions.items()}
+    out = {'command': ' '.join(sys.argv), 'environment': environment(torch.device('cpu')), 'run': str(run),
+           'accuracy': accuracy, name: predictions}
+    (run/f'{name}.json').write_text(json.dumps(out, separators=(',', ':')))
+    return out
+
 # %% ../nbs/07_experiments.ipynb #claims-code
 def claim_specs(scale:str, models=MODELS) -> list[tuple]:
     "The comparisons `claims` decides among `models`: (claim, the report's difference or None, (model, res, downscaled) of A, of B, outcomes if A or B wins)."
@@ -412,16 +452,22 @@ def plot_all_curves(results:dict):
     return fig
 
 # %% ../nbs/07_experiments.ipynb #be1c2b70
+def machine_name(env:dict) -> str:
+    "A run's machine in a few words: its CPU (or GPU), cores and build, e.g. 'AMD EPYC, 2 cores, fc-v1147'."
+    cpu = env.get('cpu', '?').replace('Intel(R) Xeon(R) Processor', 'Intel Xeon')
+    build = re.search(r'fc-v\d+', env.get('platform', ''))            # one CPU name, several builds of the machine
+    gpu = f", {env['device']}" if env.get('device', 'cpu') != 'cpu' else ''
+    return f"{cpu}, {env.get('cpu_count', '?')} cores" + (f', {build[0]}' if build else '') + gpu
+
 def cost_table(results:dict) -> str:
-    "Parameters, epochs, the median seconds per epoch, the run's minutes at that pace, and the hardware of each finished run, as Markdown."
-    lines = ['| model | parameters | epochs | median s / epoch | minutes (epochs × median) | hardware | torch |', '|---|---:|---:|---:|---:|---|---|']
+    "Parameters, epochs, the median seconds per epoch, the run's minutes at that pace and the machine of each run, as Markdown."
+    lines = ['| model | parameters | epochs | s / epoch (median) | minutes | machine |', '|---|---:|---:|---:|---:|---|']
     for m, r in results.items():
         secs = [h['seconds'] for h in r['history']]
-        env, median = r['environment'], statistics.median(secs)   # the median leaves out epochs that were paused or shared the machine
-        build = env.get('platform', '').removeprefix('Linux-').split('-with-')[0]   # e.g. 6.18.44-fc-v1147-x86_64: one CPU name, two machines
-        lines.append(f"| {m} | {r['parameters']:,} | {len(secs)} | {median:.0f} | {len(secs) * median / 60:.0f} | "
-                     f"{env.get('cpu', '?')}, {env.get('cpu_count', '?')} cores, {env.get('device', '?')}{f' ({build})' if build else ''} | {env.get('torch', '?')} |")
-    return '\n'.join(lines)
+        median = statistics.median(secs)   # the median leaves out epochs that were paused or shared the machine
+        lines.append(f"| {m} | {r['parameters']:,} | {len(secs)} | {median:.0f} | {len(secs) * median / 60:.0f} | {machine_name(r['environment'])} |")
+    torch_versions = sorted({r['environment'].get('torch', '?') for r in results.values()})
+    return '\n'.join(lines) + f"\n\nminutes: epochs × the median; torch {', '.join(torch_versions)}."
 
 # %% ../nbs/07_experiments.ipynb #noise-code
 def run_variance(scores:dict) -> tuple[float, int]:
@@ -575,4 +621,35 @@ def course_answer(scale:str='cpu', groups=None) -> str:
             f"- **The most accurate way to classify a {at2} px image**: {best[0]} on the image resized down, "
             f"{100 * down[best[0]].mean().item():.2f} % ({len(down[best[0]])} runs); next, {best[1]} on the resized image: "
             f"{best[0]} − {best[1]} = {format_test(lead)} at the model level, {verdict(lead, None, ('decided', 'decided'))}.")
+
+
+# %% ../nbs/07_experiments.ipynb #answer-plot-code
+def mean_accuracy(runs:list, downscaled:bool=False) -> dict:
+    "{test resolution: accuracy in %}, averaged over `runs` (their predictions): the image as it is, or resized down."
+    table = 'eval_downscaled' if downscaled else 'eval'
+    return {int(r): 100 * torch.stack([correct(p, r, downscaled=downscaled) for p in runs]).mean().item()
+            for r in runs[0][table]}
+
+def plot_answer(scale:str='cpu', groups=None):
+    """The course's answer as one figure: each model's accuracy against test resolution, the mean over its runs, on
+    the image as it is (solid) and resized down to the largest training resolution first (dotted)."""
+    groups = groups or {"the report's six": MODELS, 'chapters 9-12': BEYOND + list_models(chapter=12)}
+    train, at2 = SCALES[scale]['train_res'], REPORT_RES[scale][320]
+    fig, axs = plt.subplots(len(groups), 1, figsize=(7, 4.3 * len(groups)), sharey=True, squeeze=False)
+    for ax, (title, models) in zip(axs[:, 0], groups.items()):
+        ax.axvspan(min(train), max(train), color='0.92', zorder=0, label='training resolutions')
+        ax.axvline(at2, color='0.4', lw=0.8, ls='--')
+        for m in models:
+            runs = list(finished_runs(scale, m).values())
+            if not runs: continue
+            full = mean_accuracy(runs)
+            down = {max(train): full[max(train)], **mean_accuracy(runs, downscaled=True)}   # from where resizing starts
+            line, = ax.plot(list(full), list(full.values()), marker='o', ms=3, label=f'{m} ({len(runs)} run{"s" * (len(runs) > 1)})')
+            ax.plot(list(down), list(down.values()), ls=':', lw=1.8, color=line.get_color())
+        ax.set_title(f'{title}: solid, the image as it is; dotted, resized down to {max(train)} px', fontsize=10)
+        ax.set_ylabel('accuracy (%), mean over runs'); ax.grid(alpha=0.3)
+        ax.legend(fontsize=9, ncol=2, loc='lower left')
+    axs[-1, 0].set_xlabel(f'test resolution (px); dashed line: {at2} px, twice the largest training resolution')
+    plt.tight_layout()
+    return fig
 

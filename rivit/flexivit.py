@@ -7,12 +7,13 @@ Docs: https://rivit-course.github.io/rivit/flexivit.html.md"""
 # %% auto #0
 __all__ = ['EVAL_PATCH', 'resize_matrix', 'pi_resize_matrix', 'pi_resize', 'nearest_whole', 'check_patch_size',
            'FlexiPatchEmbedding', 'check_eval_patch', 'default_train_patch_sizes', 'FlexiViT', 'flexivit_geometry',
-           'policy_predictions', 'evaluate_policies']
+           'patch_policy', 'evaluate_policies']
 
 # %% ../nbs/12_flexivit.ipynb #fd39ca37
 import json, math, sys
 from pathlib import Path
-from functools import lru_cache
+from contextlib import contextmanager
+from functools import lru_cache, partial
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -164,36 +165,17 @@ register_model('flexivit', FlexiViT, sizes=VIT_SIZES, geometry=flexivit_geometry
                tags=dict(family='flexivit', chapter=12, embedding='patch', pos_enc='learned'))
 
 # %% ../nbs/12_flexivit.ipynb #dabf1fcc
-@torch.no_grad()
-def policy_predictions(model:'FlexiViT', loader, policies=EVAL_PATCH) -> dict:
-    "{policy: the predicted class of every image of `loader`, in its order}: each batch goes through the model once per policy."
-    model.eval()
-    before, preds = model.eval_patch, {p: [] for p in policies}
-    try:
-        for x, _ in loader:
-            for p in policies:
-                model.eval_patch = p
-                preds[p].append(model(x).argmax(-1))
+@contextmanager
+def patch_policy(model:'FlexiViT', policy:str):
+    "Inside the `with`, `model` (a FlexiViT) meets an image larger than its training ones with patch policy `policy`."
+    if not isinstance(model, FlexiViT): raise ValueError(f'a {type(model).__name__} is not a FlexiViT: patch policies need a flexivit run')
+    if policy not in EVAL_PATCH: raise ValueError(f'policy must be one of {EVAL_PATCH}, got {policy!r}')
+    before, model.eval_patch = model.eval_patch, policy
+    try: yield model
     finally: model.eval_patch = before
-    return {p: torch.cat(v).tolist() for p, v in preds.items()}
 
 def evaluate_policies(run:str|Path, batch_size:int=64, workers:int|None=None, policies=EVAL_PATCH) -> dict:
-    "Evaluate the FlexiViT trained in folder `run` (its weights.pt) under every policy at each of the run's test resolutions; write run/policies.json."
-    from rivit.train import load_model, environment          # chapters 6 and 7; imported here because they build on rivit.core
-    from rivit.experiments import correct
-    from rivit.data import get_datasets, make_loader
-    run = Path(run)
-    cfg = json.loads((run/'results.json').read_text())['config']
-    model = load_model(run/'weights.pt')
-    if not isinstance(model, FlexiViT): raise ValueError(f'{run} holds a {type(model).__name__}, not a FlexiViT: evaluate_policies needs a flexivit run')
-    evals = get_datasets(cfg['data'], cfg['train_res'], cfg['eval_res'])[1]     # the trainer's evaluation sets, {res: dataset}
-    labels = [label for _, label in evals[cfg['eval_res'][0]].samples]
-    preds = {p: {} for p in policies}
-    for res, ds in evals.items():
-        for p, v in policy_predictions(model, make_loader(ds, batch_size, train=False, num_workers=workers), policies).items(): preds[p][str(res)] = v
-    predictions = {p: {'labels': labels, 'eval': preds[p]} for p in policies}   # each as a predictions.json
-    accuracy = {p: {r: round(correct(predictions[p], r).sum().item() / len(labels), 4) for r in preds[p]} for p in policies}
-    out = {'command': ' '.join(sys.argv), 'environment': environment(torch.device('cpu')), 'run': str(run), 'accuracy': accuracy,
-           'policies': predictions}
-    (run/'policies.json').write_text(json.dumps(out, separators=(',', ':')))
-    return out
+    "Evaluate the FlexiViT of run folder `run` (its weights.pt) under every policy at each test resolution of the run."
+    from rivit.experiments import evaluate_variants   # chapter 7: imported here, as rivit.flexivit builds on rivit.core
+    variants = {p: partial(patch_policy, policy=p) for p in policies}
+    return evaluate_variants(run, variants, 'policies', batch_size, workers)

@@ -7,13 +7,13 @@ Docs: https://rivit-course.github.io/rivit/rope.html.md"""
 # %% auto #0
 __all__ = ['POSITIONS', 'rotate_pairs', 'rope_frequencies', 'grid_positions', 'cached_positions', 'axial_frequencies',
            'mixed_frequencies', 'Rotary2d', 'RotaryPositionalEncoding', 'rope_axial', 'rope_mixed', 'rope_positions',
-           'rope_geometry', 'position_predictions', 'evaluate_positions']
+           'rope_geometry', 'evaluate_positions']
 
 # %% ../nbs/13_rope.ipynb #a1d0e004
 import json, math, sys
 from pathlib import Path
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -126,35 +126,8 @@ for embed in ('patch', 'conv'):
                        tags=dict(family='rope', chapter=13, embedding=embed, pos_enc=pos), patch_embed=embed, pos_enc=pos)
 
 # %% ../nbs/13_rope.ipynb #a1d0e041
-@torch.no_grad()
-def position_predictions(model:nn.Module, loader, modes=POSITIONS) -> dict:
-    "{mode: the predicted class of every image of `loader`, in its order}: each batch goes through once per mode."
-    model.eval()
-    preds = {m: [] for m in modes}
-    for x, _ in loader:
-        for m in modes:
-            with rope_positions(model, m): preds[m].append(model(x).argmax(-1))
-    return {m: torch.cat(v).tolist() for m, v in preds.items()}
-
 def evaluate_positions(run:str|Path, batch_size:int=64, workers:int|None=None, modes=POSITIONS) -> dict:
     "Evaluate the RoPE model of run folder `run` (its weights.pt) in every mode at each test resolution of the run."
-    from rivit.train import load_model, environment     # chapters 5-7: imported here, so that importing
-    from rivit.experiments import correct               # rivit.rope (as the registry does) stays light
-    from rivit.data import get_datasets, make_loader
-    run = Path(run)
-    cfg = json.loads((run/'results.json').read_text())['config']
-    model = load_model(run/'weights.pt')
-    if not any(isinstance(m, Rotary2d) for m in model.modules()):
-        raise ValueError(f'{run} holds a {type(model).__name__} without rotary embeddings: evaluate_positions needs a RoPE run')
-    evals = get_datasets(cfg['data'], cfg['train_res'], cfg['eval_res'])[1]   # the trainer's evaluation sets
-    labels = [label for _, label in evals[cfg['eval_res'][0]].samples]
-    preds = {m: {} for m in modes}
-    for res, ds in evals.items():
-        loader = make_loader(ds, batch_size, train=False, num_workers=workers)
-        for m, v in position_predictions(model, loader, modes).items(): preds[m][str(res)] = v
-    predictions = {m: {'labels': labels, 'eval': preds[m]} for m in modes}   # each as a predictions.json
-    accuracy = {m: {r: round(correct(predictions[m], r).sum().item() / len(labels), 4) for r in preds[m]} for m in modes}
-    out = {'command': ' '.join(sys.argv), 'environment': environment(torch.device('cpu')), 'run': str(run),
-           'accuracy': accuracy, 'positions': predictions}
-    (run/'positions.json').write_text(json.dumps(out, separators=(',', ':')))
-    return out
+    from rivit.experiments import evaluate_variants   # chapter 7: imported here, so that importing rivit.rope
+    variants = {m: partial(rope_positions, mode=m) for m in modes}   # (as the registry does) stays light
+    return evaluate_variants(run, variants, 'positions', batch_size, workers)

@@ -42,7 +42,8 @@ from .data import (sample_dir, get_datasets, make_loader, set_epoch, eval_transf
 # %% ../nbs/06_train.ipynb #e8026034
 def distillation_loss(student_logits, teacher_logits):
     "KL(softmax(teacher) || softmax(student)), batch mean; the teacher is detached."
-    return F.kl_div(F.log_softmax(student_logits, -1), F.log_softmax(teacher_logits.detach(), -1), log_target=True, reduction='batchmean')
+    return F.kl_div(F.log_softmax(student_logits, -1), F.log_softmax(teacher_logits.detach(), -1),
+                    log_target=True, reduction='batchmean')
 
 class MultiResolutionLoss:
     "Cross-entropy at every resolution (the loop averages them); with `distill` > 0 each resolution also learns from the next higher one."
@@ -750,7 +751,7 @@ def main(argv=None):
         if is_main():
             print(f'\n{cfg.model} on {cfg.data}: accuracy per evaluation resolution ({results["val_images"]} validation images)')
             print(format_table(results['eval'], results['eval_downscaled']))
-            print(f'\nwrote ' + ', '.join(f'{cfg.out}/{f}' for f in RUN_FILES))
+            print(f'\nwrote {", ".join(RUN_FILES)} in {cfg.out}')
     except TrainingInterrupted as e:
         if os.environ.get('RIVIT_DEBUG'): raise
         say(f'\nrivit-train: {e}', 130)

@@ -116,7 +116,7 @@ class PatchEmbedding(Configurable, nn.Module):
 def explicit_attention(q, k, v, # (B, heads, N, head_dim)
                        bias=None, # additive logit bias, broadcastable to (B, heads, N, N)
                        return_weights:bool=False): # also return the attention weights softmax(...): (B, heads, N, N)
-    "softmax(q kᵀ/√d + bias) v, written out; the reference for `F.scaled_dot_product_attention`."
+    "softmax(q kᵀ/√d + bias) v, `bias` added after the scale: the reference for `F.scaled_dot_product_attention`."
     logits = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, heads, N, N)
     if bias is not None: logits = logits + bias
     weights = logits.softmax(dim=-1)                            # (B, heads, N, N): each row sums to 1

@@ -73,8 +73,9 @@ def check(pages:dict):
     idx = found['index']
     need(any('experiments' in t.lower() and 'rivit.train' in t for t in idx.tables), 'index: chapter map table missing')
     from rivit.experiments import MODELS, BEYOND, report_model
-    need(any('report' in t and report_model('conv', 'relative') in t and re.search(r'\d+\.\d\d', t) for t in idx.tables),
-         'index: results summary table (ours beside the report) missing')
+    answer = pages['index'].find('The answer, at CPU scale')
+    need(0 < answer < pages['index'].find('The chapters') and idx.images and 'Beats resizing down' in ' '.join(idx.text),
+         'index: the answer (the accuracy-against-resolution figure and the short answer under it) must come before the chapters')
     exp = found['07_experiments']
     t41 = [t for t in exp.tables if 'positional encoding' in t and 'report: conv' in t]
     t42 = [t for t in exp.tables if 'report: 320 px' in t]
@@ -108,6 +109,7 @@ TEACHING_CODE = {'01_vit': 'def patchify', '02_conv_embedding': 'class ConvPatch
 
 WIDGET = 'application/vnd.jupyter.widget-view+json'
 MAX_CODE_SPAN, MAX_IMAGE, MAX_PAGE_IMAGES = 70, 300_000, 1_500_000   # characters; bytes of one PNG or JPEG; bytes of a page's images
+MAX_OUTPUT_LINE = 120   # characters of one printed output line (the page's code column shows about 100)
 DEV_PATHS = ('../shared', '/work/')
 
 def code_spans(md:str) -> list[str]:
@@ -120,11 +122,60 @@ def image_bytes(mime:str, v) -> int:
     v = ''.join(v) if isinstance(v, list) else v
     return len(v.encode()) if mime == 'image/svg+xml' else len(base64.b64decode(v))
 
+HIDDEN = re.compile(r'#\|\s*hide\b')
+
+def _tree(src:str):
+    "The cell's source as an `ast` tree (IPython magics and shell lines dropped), or None if it is not Python."
+    import ast
+    try: return ast.parse('\n'.join('' if l.lstrip().startswith(('%', '!')) else l for l in src.split('\n')))
+    except SyntaxError: return None
+
+def bound_names(tree, top_only:bool) -> tuple[set, set]:
+    "(names bound by import statements, names bound by def, class, assignment or as arguments) in `tree`: module level only if `top_only`."
+    import ast
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+    def walk(node):          # like ast.walk, but without entering functions, classes, lambdas and comprehensions if `top_only`
+        yield node
+        if not (top_only and node is not tree and isinstance(node, scopes)):
+            for child in ast.iter_child_nodes(node): yield from walk(child)
+    imported, defined = set(), set()
+    for node in walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)): imported.update((a.asname or a.name).split('.')[0] for a in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): defined.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)): defined.add(node.id)
+        elif isinstance(node, ast.arg): defined.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name: defined.add(node.name)
+    return imported, defined
+
+def hidden_definitions(cells:list) -> list[tuple[str, str]]:
+    """(cell id, name) for each name a visible code cell uses that only a hidden cell (`#| hide`) defines, by def, class or
+    assignment: a reader who copies the visible code gets a NameError. Names a hidden cell imports are fine."""
+    import ast
+    hidden_defined, hidden_imported, visible_bound, uses = set(), set(), set(), []
+    for c in cells:
+        if c['cell_type'] != 'code' or (tree := _tree(src := ''.join(c['source']))) is None: continue
+        if HIDDEN.match(src.lstrip()):
+            imported, defined = bound_names(tree, top_only=True)
+            hidden_imported |= imported; hidden_defined |= defined
+        else:
+            imported, defined = bound_names(tree, top_only=False)
+            visible_bound |= imported | defined
+            uses += [(c.get('id'), n.id) for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+    seen, found = set(), []
+    for cid, name in uses:
+        if name in hidden_defined and name not in visible_bound and name not in hidden_imported and (cid, name) not in seen:
+            seen.add((cid, name)); found.append((cid, name))
+    return found
+
 def defects(proc:Path) -> list[str]:
     "What a reader of the processed notebooks (what Quarto renders) would miss or trip over."
     found = []
     for path in sorted((ROOT/'nbs').glob('*.ipynb')):   # nbdev's docs kernel re-runs such cells: their saved outputs would be replaced
-        for c in json.loads(path.read_text())['cells']:
+        cells = json.loads(path.read_text())['cells']
+        for cid, name in hidden_definitions(cells):
+            found.append(f'{path.stem}: cell {cid} uses {name!r}, which only a hidden cell defines (a reader who copies the '
+                         f'visible code gets a NameError: define it in a visible cell)')
+        for c in cells:
             src = ''.join(c['source'])
             lines = [l for l in src.split('\n') if l.strip() and not l.startswith('#')]
             imports = [l for l in lines if re.match(r'(from \S+ import |import )', l)]
@@ -180,11 +231,18 @@ def defects(proc:Path) -> list[str]:
                 if re.match(r'(VBox|HBox|interactive)\(children', plain) and not any(k.startswith('image/') for k in data):
                     found.append(f'{stem}: a widget shows as its repr, with no picture (cell {c.get("id")})')
                 stream = ''.join(o.get('text', '')) if o.get('output_type') == 'stream' else ''
+                printed = stream if o.get('output_type') == 'stream' else '' if 'text/markdown' in data or any(k.startswith('image/') for k in data) else plain
+                if (longest := max(map(len, printed.split('\n')), default=0)) > MAX_OUTPUT_LINE:
+                    found.append(f'{stem}: an output line of {longest} characters needs sideways scrolling (over {MAX_OUTPUT_LINE}: '
+                                 f'print it over several lines; cell {c.get("id")})')
                 if re.search(r'\d+/\d+ \[\d\d:\d\d<', plain + stream): found.append(f'{stem}: a frozen progress bar (cell {c.get("id")})')
         if page_images > MAX_PAGE_IMAGES: found.append(f'{stem}: {page_images / 1e6:.2f} MB of images on the page (over {MAX_PAGE_IMAGES / 1e6:.1f} MB)')
         if state and not any(WIDGET in o.get('data', {}) for c in cells for o in c.get('outputs', [])):
             found.append(f"{stem}: the notebook saves a widget state that no output uses (delete metadata.widgets: the page would load the widget scripts for nothing)")
     if not re.search(r'(?m)^  page-navigation: true', (ROOT/'nbs'/'_quarto.yml').read_text()): found.append("_quarto.yml: page navigation is off (website: page-navigation: true)")
+    if not re.search(r'(?m)^  commonmark:\n    variant: \+tex_math_dollars', (ROOT/'nbs'/'_quarto.yml').read_text()):
+        found.append("_quarto.yml: the Markdown version of each page must keep math as TeX (format: commonmark: variant: +tex_math_dollars), "
+                     "or pandoc warns 'Could not convert TeX math' and writes it out as text")
     return found
 
 def browser() -> str:
@@ -192,17 +250,19 @@ def browser() -> str:
         if shutil.which(name): return shutil.which(name)
     raise SystemExit('no chromium or google-chrome binary found: install one (Debian: apt-get install chromium) or pass --no-screenshots')
 
-def screenshots(stems=('index', '07_experiments', '01_vit', '03_positional_encodings', '04_rivit', '05_data', '12_flexivit'), height=2400):
+def screenshots(stems=('index', '02_conv_embedding', '03_positional_encodings', '05_data', '07_experiments', '12_flexivit'),
+                widths=(1280, 800), height=2400):
+    "A headless browser's picture of each page at each window width, for a person to look at (and a check that none is blank)."
     from PIL import Image, ImageStat
     (OUT/'screenshots').mkdir(parents=True, exist_ok=True)
     exe = browser()
-    for stem in stems:
-        png = OUT/'screenshots'/f'{stem}.png'
+    for stem, width in [(s, w) for s in stems for w in widths]:
+        png = OUT/'screenshots'/f'{stem}-{width}.png'
         png.unlink(missing_ok=True)
         with tempfile.TemporaryDirectory() as profile:
             subprocess.run([exe, '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
                             '--disable-component-update', f'--user-data-dir={profile}', f'--screenshot={png}',
-                            f'--window-size=1200,{height}', (OUT/'html'/f'{stem}.html').resolve().as_uri()],
+                            f'--window-size={width},{height}', (OUT/'html'/f'{stem}.html').resolve().as_uri()],
                            check=True, capture_output=True, timeout=120)
         img = Image.open(png).convert('L')
         spread = ImageStat.Stat(img).stddev[0]

@@ -12,7 +12,7 @@ def test_ci_reads_the_readme_commands():
     out = subprocess.run(['bash', '-c', 'source <(sed -n "/^readme_cmd()/,/^}/p" .ci/run); readme_cmd "## Install"; readme_cmd "## Run the tests"'],
                          cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
     assert out == [readme_block('## Install'), readme_block('## Run the tests')]
-    assert out[0].startswith('pip install -e') and 'execute_nbs.py --check' in out[1] and 'pytest' in out[1]
+    assert out[0].startswith('pip install -e') and 'colab_sim.py --check' in out[1] and 'pytest' in out[1]
 
 def test_landing_page_shows_the_same_commands():
     index = ''.join(''.join(c['source']) for c in json.loads((ROOT/'nbs'/'index.ipynb').read_text())['cells'])
