@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from speed_memory import PeakMemory
 from rivit.core import create_model
 from rivit.experiments import MODELS, SCALES
-from rivit.train import EVAL_CHUNK, eval_memory, evaluate, environment
+from rivit.train import EVAL_CHUNK, eval_memory, evaluate
+from rivit.checkpoint import environment
 
 T4_BYTES = 15e9   # a Tesla T4's 16 GB card shows about 15 GB to PyTorch
 
@@ -43,14 +44,14 @@ def measure(model, loader, chunk:int) -> float:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--res', type=int, default=max(SCALES['gpu']['eval_res']))
-    p.add_argument('--batch-size', type=int, default=SCALES['gpu']['batch_size'])
+    p.add_argument('--res', type=int, default=max(SCALES['gpu'].eval_res))
+    p.add_argument('--batch-size', type=int, default=SCALES['gpu'].batch_size)
     p.add_argument('--out', default='benchmarks/results/eval_memory_cpu.json')
     a = p.parse_args()
     torch.manual_seed(0)
     rows, s = [], SCALES['gpu']
     for name in MODELS:
-        model = create_model(name, s['size'], train_res=s['train_res'], patch_size=s['patch_size'], latent_size=s['latent_size']).eval()
+        model = create_model(name, s.size, train_res=s.train_res, patch_size=s.patch_size, latent_size=s.latent_size).eval()
         loader, t = Loader(a.batch_size, a.res), time.time()
         row = {'model': name, 'estimate_chunked_mb': round(eval_memory(model, a.res, min(EVAL_CHUNK, a.batch_size)) / 2**20),
                'estimate_whole_batch_mb': round(eval_memory(model, a.res, a.batch_size) / 2**20),

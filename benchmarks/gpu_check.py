@@ -29,7 +29,7 @@ evaluation resolution, CPU timings, peak memory null): a smoke run of the code p
 JSON says `"device": "cpu", "shrunk": true`. `--shrunk` forces it on CUDA too (a one-minute dry run).
 """
 import argparse, datetime, json, os, re, resource, shlex, sys, time, traceback
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 import torch
 import rivit.train
@@ -37,7 +37,8 @@ from rivit.core import create_model, model_entry
 from rivit.data import get_datasets, make_loader, set_epoch, DecodedImages, DeviceLoader
 from rivit.experiments import MODELS, SCALES
 from rivit.train import (TrainConfig, MultiResolutionLoss, training_loaders, make_optimizer, train_one_epoch, evaluate,
-                         evaluate_resolutions, environment, finite)
+                         evaluate_resolutions, finite)
+from rivit.checkpoint import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = os.environ.get('RIVIT_DATA', str(ROOT.parent/'shared'/'data'/'imagenette2-224'))
@@ -69,8 +70,8 @@ MIN_TIMED = 5  # steps timed after the warm-up even when the budget has run out
 
 def train_config(model:str, settings:CheckSettings, data:str, workers:int|None) -> TrainConfig:
     "The gpu scale's `rivit-train` config of `model` (the model's own settings included), with the mode's overrides."
-    cfg = TrainConfig(model=model, **{**SCALES['gpu'], **model_entry(model).train_settings, **settings.overrides,
-                                      'data': data, 'workers': workers, 'out': os.devnull})
+    cfg = replace(SCALES['gpu'], model=model, **{**model_entry(model).train_settings, **settings.overrides,
+                                                 'data': data, 'workers': workers, 'out': os.devnull})
     cfg.check()
     return cfg
 

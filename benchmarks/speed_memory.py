@@ -116,7 +116,7 @@ def paired(names, res, batch_size, device, rounds, warmup):
 
 def hardware(device):
     "rivit's environment record (hardware, library versions), plus timm's version."
-    from rivit.train import environment
+    from rivit.checkpoint import environment
     info = environment(device)
     try:
         import timm; info['timm'] = timm.__version__

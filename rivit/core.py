@@ -20,7 +20,9 @@ from typing import Callable
 import torch
 import torch.nn as nn
 from fastcore.docments import docments
-from .vit import ViT, attention_weights, PatchEmbedding, PositionalEncoding, LearnedPositionalEncoding, TransformerBlock, Configurable, rebuild
+from .vit import (
+    ViT, attention_weights, PatchEmbedding, PositionalEncoding, LearnedPositionalEncoding, TransformerBlock)
+from .configurable import Configurable, rebuild
 from .embedding import ConvPatchEmbedding
 from .posenc import SinusoidalPositionalEncoding, RelativePositionalEncoding
 
@@ -81,23 +83,32 @@ def make_positional_encoding(name:str, dim:int, grid_size:tuple[int, int], max_d
 
 # %% ../nbs/04_rivit.ipynb #ef80ed88
 def check_images(images, in_channels:int, min_size:int, model:str='the model', dtype:torch.dtype|None=None):
-    "Raise a `ValueError` that says what was expected unless `images` is a float (B, in_channels, H, W) batch with H, W >= min_size (of `dtype`, outside autocast)."
+    """Raise a `ValueError` that says what was expected unless `images` is a float (B, in_channels, H, W) batch
+    with H, W >= min_size (of `dtype`, outside autocast)."""
     if not isinstance(images, torch.Tensor):
-        raise ValueError(f'{model} expects a torch.Tensor of shape (B, {in_channels}, H, W), got {type(images).__name__}.')
+        raise ValueError(f'{model} expects a torch.Tensor of shape (B, {in_channels}, H, W), '
+                         f'got {type(images).__name__}.')
     if images.ndim != 4:
         hint = ' For a single image use images[None] (or images.unsqueeze(0)).' if images.ndim == 3 else ''
-        raise ValueError(f'{model} expects a 4D batch (B, {in_channels}, H, W), got a {images.ndim}D tensor of shape {tuple(images.shape)}.{hint}')
+        raise ValueError(f'{model} expects a 4D batch (B, {in_channels}, H, W), '
+                         f'got a {images.ndim}D tensor of shape {tuple(images.shape)}.{hint}')
     if not images.is_floating_point():
         raise ValueError(f'{model} expects float images, got dtype {images.dtype}. Convert with images.float() / 255 '
-                         f'and normalize them as in training (e.g. torchvision.transforms.v2.ToDtype(torch.float32, scale=True)).')
+                         f'and normalize them as in training '
+                         f'(e.g. torchvision.transforms.v2.ToDtype(torch.float32, scale=True)).')
     if dtype is not None and images.dtype != dtype and not torch.is_autocast_enabled(images.device.type):
-        raise ValueError(f'{model} has {str(dtype)[6:]} weights but got {str(images.dtype)[6:]} images. Convert the images with '
-                         f'images.to({dtype}), or run the model under torch.autocast, or convert the model with model.to({images.dtype}).')
+        raise ValueError(f'{model} has {str(dtype)[6:]} weights but got {str(images.dtype)[6:]} images. '
+                         f'Convert the images with images.to({dtype}), or run the model under torch.autocast, '
+                         f'or convert the model with model.to({images.dtype}).')
     if images.shape[1] != in_channels:
-        hint = (' For grayscale images repeat the channel: images.expand(-1, 3, -1, -1).' if images.shape[1] == 1 and in_channels == 3
-                else ' Drop the alpha channel: images[:, :3].' if images.shape[1] == 4 and in_channels == 3
-                else ' Channels come second: permute (B, H, W, C) batches with images.permute(0, 3, 1, 2).' if images.shape[-1] == in_channels else '')
-        raise ValueError(f'{model} expects {in_channels} channels in dimension 1, got shape {tuple(images.shape)}.{hint}')
+        hint = (' For grayscale images repeat the channel: images.expand(-1, 3, -1, -1).'
+                if images.shape[1] == 1 and in_channels == 3 else
+                ' Drop the alpha channel: images[:, :3].'
+                if images.shape[1] == 4 and in_channels == 3 else
+                ' Channels come second: permute (B, H, W, C) batches with images.permute(0, 3, 1, 2).'
+                if images.shape[-1] == in_channels else '')
+        raise ValueError(f'{model} expects {in_channels} channels in dimension 1, '
+                         f'got shape {tuple(images.shape)}.{hint}')
     h, w = images.shape[-2:]
     if min(h, w) < min_size:
         raise ValueError(f'{model} needs images of at least {min_size}×{min_size} pixels, got {h}×{w}. '
@@ -105,7 +116,7 @@ def check_images(images, in_channels:int, min_size:int, model:str='the model', d
 
 # %% ../nbs/04_rivit.ipynb #bbef7fb1
 class ChecksImages:
-    "Mixin for the course's classifiers: `min_size` from the patch embedding, and a `forward` that checks the batch first."
+    "Mixin for the course's classifiers: `min_size` from the patch embedding, a `forward` that checks the batch first."
     @property
     def min_size(self) -> int:
         "The smallest height and width the model accepts."
@@ -120,7 +131,7 @@ class ChecksImages:
 
 # %% ../nbs/04_rivit.ipynb #70ce040b
 def documented(cls):
-    "Class decorator: append 'Arguments:' with every constructor argument's type, default and comment (its docment) to the docstring."
+    "Class decorator: append 'Arguments:' to the docstring: every constructor argument's type, default and docment."
     lines = []
     for name, p in docments(cls.__init__, full=True, returns=False).items():
         if name == 'self': continue
@@ -133,12 +144,15 @@ def documented(cls):
 # %% ../nbs/04_rivit.ipynb #df2b2ae2
 @documented
 class RIViT(ChecksImages, ViT):
-    """The report's Vision Transformer: `patch_embed` 'patch'|'conv' × `pos_enc` 'learned'|'sinusoidal'|'relative', any input resolution.
-    Input: ImageNet-normalized float images (B, in_channels, H, W), H and W at least `min_size`. Output: logits (B, num_classes)."""
+    """The report's Vision Transformer: `patch_embed` 'patch'|'conv' × `pos_enc` 'learned'|'sinusoidal'|'relative',
+    any input resolution.
+    Input: ImageNet-normalized float images (B, in_channels, H, W), H and W at least `min_size`.
+    Output: logits (B, num_classes)."""
     def __init__(self,
                  num_classes:int=10,                       # size of the output: one logit per class
                  patch_embed:str|nn.Module='conv',         # 'patch', 'conv', or a module images -> (B, gh, gw, dim)
-                 pos_enc:str|PositionalEncoding='learned', # 'learned', 'sinusoidal', 'relative', 'none', 'rope-axial', 'rope-mixed', or a module
+                 # 'learned', 'sinusoidal', 'relative', 'none', 'rope-axial', 'rope-mixed', or a module
+                 pos_enc:str|PositionalEncoding='learned',
                  *,
                  dim:int=192,                 # token width
                  depth:int=6,                 # number of transformer blocks
@@ -151,15 +165,18 @@ class RIViT(ChecksImages, ViT):
                  stem_channels:int=16,        # 'conv': channels of the two 3×3 convolutions
                  latent_size:int=64,          # 'conv': side of the pooled latent map
                  latent_patch_size:int=4,     # 'conv': patch side on the latent map (64/4 = 16×16 tokens)
-                 max_distance:int|None=None,  # 'relative': clipping distance K (default: the training grid's largest offset)
-                 block=TransformerBlock):     # block factory (chapter 1): replace the attention blocks with another token mixer
+                 # 'relative': clipping distance K (default: the training grid's largest offset)
+                 max_distance:int|None=None,
+                 # block factory (chapter 1): replace the attention blocks with another token mixer
+                 block=TransformerBlock):
         embed = patch_embed if isinstance(patch_embed, nn.Module) else make_patch_embedding(
             patch_embed, dim, in_channels, patch_size, stem_channels, latent_size, latent_patch_size)
         grid = embed.grid_size(image_size, image_size)
         if isinstance(pos_enc, str):
-            pos_enc = make_positional_encoding(pos_enc, dim, grid, max_distance if max_distance is not None else max(grid) - 1)
-        super().__init__(embed, pos_enc, num_classes=num_classes, dim=dim, depth=depth, heads=heads, mlp_ratio=mlp_ratio, dropout=dropout,
-                         block=block)
+            pos_enc = make_positional_encoding(pos_enc, dim, grid,
+                                               max_distance if max_distance is not None else max(grid) - 1)
+        super().__init__(embed, pos_enc, num_classes=num_classes, dim=dim, depth=depth, heads=heads,
+                         mlp_ratio=mlp_ratio, dropout=dropout, block=block)
         self.in_channels = in_channels
 
     @property
@@ -184,7 +201,7 @@ def vit_geometry(train_res, patch_size:int, latent_size:int) -> dict:
 
 @dataclass
 class ModelEntry:
-    "One registered model name: how to build it, its size presets and how its geometry follows the training resolutions."
+    "One registered model: how to build it, its size presets and how its geometry follows the training resolutions."
     name: str
     cls: type                                      # the model class
     sizes: dict                                    # preset name -> constructor arguments
@@ -192,17 +209,20 @@ class ModelEntry:
     fixed: dict = field(default_factory=dict)      # constructor arguments that define this name
     tags: dict = field(default_factory=dict)       # facts to select models by, e.g. family='report', embedding='conv'
     train_settings: dict = field(default_factory=dict)  # training settings the model is meant to be trained with
-    report: dict|None = None                       # the report's accuracies (%) of this model: 'val' and test resolutions
+    # the report's accuracies (%) of this model: 'val' and test resolutions
+    report: dict|None = None
 
 # %% ../nbs/04_rivit.ipynb #23f86595
 MODELS: dict[str, ModelEntry] = {}
 
 def register_model(name:str, cls:type, *, sizes:dict, geometry:Callable=vit_geometry, tags:dict|None=None,
                    train_settings:dict|None=None, **fixed):
-    "Register `name`: `cls(**fixed, **sizes[size], **geometry(...), **overrides)` is what `create_model(name, size)` builds."
+    "Register `name`: `create_model(name, size)` builds `cls(**fixed, **sizes[size], **geometry(...), **overrides)`."
     old = MODELS.get(name)
-    if old and old.cls.__module__ == '__main__' and cls.__module__ != '__main__': return   # a notebook's own definition wins
-    if old and old.cls.__qualname__ != cls.__qualname__: raise ValueError(f'model {name!r} is already registered by {old.cls}')
+    # a notebook's own definition wins
+    if old and old.cls.__module__ == '__main__' and cls.__module__ != '__main__': return
+    if old and old.cls.__qualname__ != cls.__qualname__:
+        raise ValueError(f'model {name!r} is already registered by {old.cls}')
     MODELS[name] = ModelEntry(name, cls, sizes, geometry, fixed, tags or {}, train_settings or {})
 
 MODEL_MODULES = ('rivit.pit', 'rivit.vitar', 'rivit.resformer', 'rivit.flexivit', 'rivit.rope')  # chapters 9-13
@@ -216,11 +236,12 @@ def model_entry(name:str) -> 'ModelEntry':
     if name not in MODELS: _import_model_modules()
     if name not in MODELS:
         close = difflib.get_close_matches(str(name), list(MODELS), n=1)
-        raise ValueError(f"unknown model {name!r}{f' (did you mean {close[0]!r}?)' if close else ''}: choose from {', '.join(list_models())}")
+        raise ValueError(f"unknown model {name!r}{f' (did you mean {close[0]!r}?)' if close else ''}: "
+                         f"choose from {', '.join(list_models())}")
     return MODELS[name]
 
 def list_models(**tags) -> list[str]:
-    "The registered names whose tags match `tags` (all without arguments), in the order of the chapters that register them."
+    "The registered names whose tags match `tags` (all of them without arguments), in the order of their chapters."
     _import_model_modules()
     order = {n: i for i, n in enumerate(MODELS)}
     names = sorted(MODELS, key=lambda n: (MODELS[n].tags.get('chapter', math.inf), MODELS[n].cls.__module__, order[n]))
@@ -232,7 +253,8 @@ def create_model(name:str, size:str='base', *,
                  train_res=(96, 128, 160),           # the training resolutions the geometry rule adapts the model to
                  patch_size:int=8,                   # pixels per patch side (models with plain patches)
                  latent_size:int=64,                 # side of the pooled latent map (models with the conv stem)
-                 **overrides) -> nn.Module:          # any other constructor argument; these win over presets and geometry
+                 # any other constructor argument; these win over presets and geometry
+                 **overrides) -> nn.Module:
     "The registered model `name` at size preset `size`, built for `train_res`."
     entry = model_entry(name)
     if size not in entry.sizes: raise ValueError(f'size must be one of {list(entry.sizes)} for {name}, got {size!r}')
@@ -245,7 +267,8 @@ DEFAULT_MODEL = 'conv-relative'  # the report's best
 for embed in PATCH_EMBEDDINGS:                  # 'patch', 'conv'
     for pos in ('learned', 'sinusoidal', 'relative'):
         register_model(f"{'vanilla' if embed == 'patch' else embed}-{pos}", RIViT, sizes=VIT_SIZES,
-                       tags=dict(family='report', chapter=4, embedding=embed, pos_enc=pos), patch_embed=embed, pos_enc=pos)
+                       tags=dict(family='report', chapter=4, embedding=embed, pos_enc=pos),
+                       patch_embed=embed, pos_enc=pos)
 
 # %% ../nbs/04_rivit.ipynb #0502e774
 def repository_url() -> str:
@@ -277,8 +300,9 @@ def _known(path:str, manifest:dict|None) -> dict:
     files = assets_manifest() if manifest is None else manifest
     if path in files: return files[path]
     near = difflib.get_close_matches(path, list(files), 1)
-    raise FileNotFoundError(f'{path} is not a committed file of the course (rivit/assets.json lists those fetch downloads)'
-                     + (f': did you mean {near[0]}?' if near else ''))
+    raise FileNotFoundError(f'{path} is not a committed file of the course '
+                            '(rivit/assets.json lists those fetch downloads)'
+                            + (f': did you mean {near[0]}?' if near else ''))
 
 def verify(file:str|Path, path:str, manifest:dict|None=None) -> Path:
     "`file` if it is the course's `path` byte for byte (the manifest's size and SHA-256), else a one-line OSError."

@@ -50,14 +50,17 @@ def imagenette_root(data:str='sample',     # 'sample', 'imagenette', or a path t
             print(f'Downloading Imagenette (320 px, ~330 MB) to {download_dir} ...')
             try: datasets.Imagenette(download_dir, split='train', size='320px', download=True)
             except Exception as e:
-                raise DownloadError(f'Could not download Imagenette to {download_dir} ({type(e).__name__}: {e}). Without internet access, '
-                                   'download imagenette2-320.tgz from https://github.com/fastai/imagenette on another machine, '
-                                   'unpack it and pass the folder (data=PATH / --data PATH), or use the shipped sample (data="sample").') from None
+                raise DownloadError(f'Could not download Imagenette to {download_dir} ({type(e).__name__}: {e}). '
+                                    'Without internet access, download imagenette2-320.tgz from '
+                                    'https://github.com/fastai/imagenette on another machine, unpack it and pass '
+                                    'the folder (data=PATH / --data PATH), or use the shipped sample '
+                                    '(data="sample").') from None
         return root
     root = Path(data).expanduser()
     if not root.is_dir():
-        raise FileNotFoundError(f'Dataset folder {root} not found. Pass a folder in ImageFolder layout (root/train/<class>/*.JPEG and '
-                                f'root/val/<class>/*.JPEG), "imagenette" to download Imagenette, or "sample" for the shipped sample.')
+        raise FileNotFoundError(f'Dataset folder {root} not found. Pass a folder in ImageFolder layout '
+                                f'(root/train/<class>/*.JPEG and root/val/<class>/*.JPEG), "imagenette" to download '
+                                f'Imagenette, or "sample" for the shipped sample.')
     return root
 
 # %% ../nbs/05_data.ipynb #84da9304
@@ -67,14 +70,17 @@ def find_images(folder:str|Path):
     "Classes (sorted sub-folder names) and (path, label) samples of an ImageFolder-layout `folder`."
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f'{folder} not found: expected an ImageFolder layout with one sub-folder of images per class '
-                                f'(e.g. {folder}/n01440764/image.JPEG).')
+        raise FileNotFoundError(f'{folder} not found: expected an ImageFolder layout with one sub-folder of images '
+                                f'per class (e.g. {folder}/n01440764/image.JPEG).')
     classes = sorted(d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith('.'))
-    if not classes: raise FileNotFoundError(f'{folder} has no class sub-folders: expected {folder}/<class>/<image files>.')
+    if not classes:
+        raise FileNotFoundError(f'{folder} has no class sub-folders: expected {folder}/<class>/<image files>.')
     samples = [(f, label) for label, c in enumerate(classes) for f in sorted((folder/c).iterdir())
                if f.suffix.lower() in IMAGE_EXTENSIONS]
     empty = [c for i, c in enumerate(classes) if not any(l == i for _, l in samples)]
-    if empty: raise FileNotFoundError(f'No images in {", ".join(str(folder/c) for c in empty)} (looked for {" ".join(IMAGE_EXTENSIONS)}).')
+    if empty:
+        raise FileNotFoundError(f'No images in {", ".join(str(folder/c) for c in empty)} '
+                                f'(looked for {" ".join(IMAGE_EXTENSIONS)}).')
     return classes, samples
 
 # %% ../nbs/05_data.ipynb #d1072ce3
@@ -82,7 +88,8 @@ class CorruptImageError(RuntimeError):
     "An image file that cannot be decoded."
 
 def load_rgb(path:str|Path) -> Image.Image:
-    "Open an image file as an RGB PIL image (grayscale, palette, CMYK and 16-bit converted; transparency composited on white)."
+    """Open an image file as an RGB PIL image (grayscale, palette, CMYK and 16-bit converted; transparency composited
+    on white)."""
     try:
         with Image.open(path) as im:
             im.load()
@@ -93,8 +100,8 @@ def load_rgb(path:str|Path) -> Image.Image:
                 im = im.point(lambda v: v * (255 / max(im.getextrema()[1], 1))).convert('L')
             return im.convert('RGB')
     except Image.DecompressionBombError as e:  # more than twice Image.MAX_IMAGE_PIXELS: refused, not decoded
-        raise CorruptImageError(f'Could not read image {path}: {e} Shrink the image (or raise PIL.Image.MAX_IMAGE_PIXELS '
-                                f'if you trust it).') from None
+        raise CorruptImageError(f'Could not read image {path}: {e} Shrink the image (or raise '
+                                f'PIL.Image.MAX_IMAGE_PIXELS if you trust it).') from None
     except (OSError, SyntaxError, ValueError) as e:  # PIL's UnidentifiedImageError and truncated files are OSErrors
         raise CorruptImageError(f'Could not read image {path}: {e}. The file is truncated, corrupt or not an image; '
                                 f'delete or replace it and run again.') from None
@@ -116,7 +123,8 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 def to_normalized_tensor():
     "PIL image -> float tensor normalized with ImageNet statistics."
-    return v2.Compose([v2.PILToTensor(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+    return v2.Compose([v2.PILToTensor(), v2.ToDtype(torch.float32, scale=True),
+                       v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
 
 def to_image(x:torch.Tensor) -> torch.Tensor:
     "The inverse, for plots: a normalized (3, H, W) tensor back to an (H, W, 3) image in [0, 1] for `plt.imshow`."
@@ -126,25 +134,29 @@ def to_image(x:torch.Tensor) -> torch.Tensor:
 def report_augmentations(size:int):
     "The report's training augmentations on a PIL image, output `size`×`size`."
     return v2.Compose([
-        v2.Resize(size, antialias=True), v2.RandomCrop(size),                   # shorter side to `size`, random square crop
+        v2.Resize(size, antialias=True), v2.RandomCrop(size),  # shorter side to `size`, random square crop
         v2.RandomHorizontalFlip(p=0.5),
         v2.RandomRotation(15),
         v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.1)])
 
 class MultiResolution:
-    "Augment a PIL image once at the largest resolution, then return it resized to every resolution: a tuple of (3, r, r) tensors."
+    """Augment a PIL image once at the largest resolution, then return it resized to every resolution:
+    a tuple of (3, r, r) tensors."""
     def __init__(self, resolutions=(96, 128, 160), augment:bool=True):
         self.resolutions = tuple(sorted(resolutions))
         top = self.resolutions[-1]
-        self.base = report_augmentations(top) if augment else v2.Compose([v2.Resize(top, antialias=True), v2.CenterCrop(top)])
+        self.base = (report_augmentations(top) if augment
+                     else v2.Compose([v2.Resize(top, antialias=True), v2.CenterCrop(top)]))
         self.to_tensor = to_normalized_tensor()
 
     def __call__(self, img:Image.Image):
         img = self.base(img)
-        return tuple(self.to_tensor(img if r == img.width else img.resize((r, r), Image.BILINEAR, reducing_gap=None)) for r in self.resolutions)
+        return tuple(self.to_tensor(img if r == img.width else img.resize((r, r), Image.BILINEAR, reducing_gap=None))
+                     for r in self.resolutions)
 
 def eval_transform(res:int, downscale_to:int|None=None):
-    "Evaluation at `res`: shorter side to `res`, center square crop, normalize; `downscale_to` then resizes the crop down (the baseline)."
+    """Evaluation at `res`: shorter side to `res`, center square crop, normalize; `downscale_to` then resizes the
+    crop down (the baseline)."""
     resize_down = [v2.Resize(downscale_to, antialias=True)] if downscale_to else []
     return v2.Compose([v2.Resize(res, antialias=True), v2.CenterCrop(res), *resize_down, to_normalized_tensor()])
 
@@ -190,16 +202,18 @@ def get_datasets(data:str='sample', train_res=(96, 128, 160), eval_res=(96, 128,
     val = next(iter(evals.values())).classes
     if val != train.classes:
         only = lambda a, b: ', '.join(c for c in a if c not in b) or 'none'
-        raise ValueError(f'{root}/train and {root}/val have different class folders (only in train/: {only(train.classes, val)}; '
-                         f'only in val/: {only(val, train.classes)}): every class needs a folder in both.')
+        raise ValueError(f'{root}/train and {root}/val have different class folders '
+                         f'(only in train/: {only(train.classes, val)}; only in val/: {only(val, train.classes)}): '
+                         f'every class needs a folder in both.')
     return train, evals
 
 def make_loader(ds:Dataset, batch_size:int=64, train:bool=True, num_workers:int|None=None, seed:int=0,
                 rank:int=0, world_size:int=1, pin_memory:bool=False):
-    "A DataLoader with a seeded (and, for several processes, sharded) sampler; call `set_epoch` on sampler and dataset each epoch."
+    """A DataLoader with a seeded (and, for several processes, sharded) sampler; call `set_epoch` on sampler and
+    dataset each epoch."""
     if num_workers is None: num_workers = min(4, os.cpu_count() or 1)
-    sampler = (DistributedSampler(ds, num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=True) if train
-               else ShardSampler(len(ds), rank, world_size))
+    sampler = (DistributedSampler(ds, num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=True)
+               if train else ShardSampler(len(ds), rank, world_size))
     return DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=num_workers, drop_last=train,
                       pin_memory=pin_memory, persistent_workers=False)
 
@@ -210,7 +224,8 @@ def set_epoch(loader:DataLoader, epoch:int):
 
 # %% ../nbs/05_data.ipynb #a68c888e
 def progress(iterable, show:bool=True, **kwargs):
-    "A tqdm bar over `iterable`, unless `show` is False or TQDM_DISABLE is set (read now: tqdm itself reads it once, at import)."
+    """A tqdm bar over `iterable`, unless `show` is False or TQDM_DISABLE is set (read now: tqdm itself reads it
+    once, at import)."""
     off = not show or os.environ.get('TQDM_DISABLE', '').lower() not in ('', '0', 'false')
     return tqdm(iterable, **kwargs, **(dict(disable=True) if off else {}))
 
@@ -221,58 +236,68 @@ class DecodedImages(Dataset):
         self.labels = torch.tensor([label for _, label in samples])
         prepare = _Prepare(size, crop, max_aspect)   # crop=True: the evaluation transform's center square instead
         files = DataLoader([p for p, _ in samples], batch_size=None, num_workers=workers, collate_fn=prepare)
-        decoded = list(progress(files, total=len(samples), desc=f'decoding {len(samples)} images at {size} px', leave=False))
+        decoded = list(progress(files, total=len(samples), desc=f'decoding {len(samples)} images at {size} px',
+                                leave=False))
         self.width = max(img.shape[-1] for img, _ in decoded)
         self.pixels = torch.zeros(len(samples), 3, size, self.width, dtype=torch.uint8)  # zero-padded on the right
         self.widths = torch.tensor([img.shape[-1] for img, _ in decoded])                 # each image's true width
-        self.transposed = torch.tensor([t for _, t in decoded])                           # portrait images lie on their side
+        self.transposed = torch.tensor([t for _, t in decoded])  # portrait images lie on their side
         for i, (img, _) in enumerate(decoded): self.pixels[i, :, :, :img.shape[-1]] = img
 
     def __len__(self): return len(self.samples)
     def set_epoch(self, epoch:int): self.epoch = epoch
 
 class _Prepare:
-    "Decode one file: shorter side to `size` (PIL, antialiased) and either the center square or the image on its side if portrait."
+    """Decode one file: shorter side to `size` (PIL, antialiased) and either the center square or the image on its
+    side if portrait."""
     def __init__(self, size, crop, max_aspect):
-        self.resize, self.crop, self.long = v2.Resize(size, antialias=True), v2.CenterCrop(size) if crop else None, math.ceil(size * max_aspect)
+        self.resize, self.crop, self.long = (v2.Resize(size, antialias=True), v2.CenterCrop(size) if crop else None,
+                                             math.ceil(size * max_aspect))
     def __call__(self, path):
         img = self.resize(load_rgb(path))
         x = v2.functional.pil_to_tensor(self.crop(img) if self.crop else img)   # (3, h, w) uint8
         portrait = x.shape[1] > x.shape[2]
         if portrait: x = x.transpose(1, 2)
-        if x.shape[2] > self.long: x = v2.functional.center_crop(x, [x.shape[1], self.long])  # beyond 2:1, keep the middle
+        # beyond 2:1, keep the middle
+        if x.shape[2] > self.long: x = v2.functional.center_crop(x, [x.shape[1], self.long])
         return x.contiguous(), portrait
 
 # %% ../nbs/05_data.ipynb #1c51b947
-def augmentation_params(seed:int, epoch:int, indices, widths, size:int, degrees:float=15., jitter=(0.2, 0.2, 0.2, 0.1)) -> dict:
-    "The report's random draws for each sample `indices[k]` (of width `widths[k]`), from a generator seeded by (seed, epoch, index)."
+def augmentation_params(seed:int, epoch:int, indices, widths, size:int, degrees:float=15.,
+                        jitter=(0.2, 0.2, 0.2, 0.1)) -> dict:
+    """The report's random draws for each sample `indices[k]` (of width `widths[k]`), from a generator seeded by
+    (seed, epoch, index)."""
     b, c, s, h = jitter
     rows = []
     for i, w in zip(indices.tolist(), widths.tolist()):
         g = torch.Generator().manual_seed(_sample_seed(seed, epoch, i))
         u = torch.rand(7, generator=g, dtype=torch.float64).tolist()
         rows.append([math.floor(u[0] * (w - size + 1)), u[1] < 0.5, degrees * (2 * u[2] - 1), 1 + b * (2 * u[3] - 1),
-                     1 + c * (2 * u[4] - 1), 1 + s * (2 * u[5] - 1), h * (2 * u[6] - 1), *torch.randperm(4, generator=g).tolist()])
+                     1 + c * (2 * u[4] - 1), 1 + s * (2 * u[5] - 1), h * (2 * u[6] - 1),
+                     *torch.randperm(4, generator=g).tolist()])
     t = torch.tensor(rows, dtype=torch.float64).reshape(-1, 11)
     return dict(left=t[:, 0].long(), flip=t[:, 1].bool(), angle=t[:, 2].float(), brightness=t[:, 3].float(),
                 contrast=t[:, 4].float(), saturation=t[:, 5].float(), hue=t[:, 6].float(), order=t[:, 7:].long())
 
 # %% ../nbs/05_data.ipynb #c408d36c
 def crop_flip_rotate(pixels, transposed, left, flip, angle, size:int):
-    "Crop `size`×`size` at column `left`, flip, rotate by `angle`° counter-clockwise (nearest, black corners): (B, 3, size, size) uint8."
+    """Crop `size`×`size` at column `left`, flip, rotate by `angle`° counter-clockwise (nearest, black corners):
+    (B, 3, size, size) uint8."""
     B, C, H, W = pixels.shape
     dev, c = pixels.device, (size - 1) / 2
     d = torch.arange(size, device=dev, dtype=torch.float32) - c                        # offsets from the center
     a = torch.deg2rad(angle.to(dev, torch.float32))[:, None, None]                    # (B, 1, 1)
     sign = 1 - 2 * flip.to(dev, torch.float32)[:, None, None]                         # -1 mirrors the source column
     dx, dy = d[None, None, :], d[None, :, None]                                       # output columns, rows
-    col = (torch.cos(a) * dx - torch.sin(a) * dy).mul_(sign).add_(c).round_()         # (B, size, size), in place: no temporaries
+    # (B, size, size), in place: no temporaries
+    col = (torch.cos(a) * dx - torch.sin(a) * dy).mul_(sign).add_(c).round_()
     row = (torch.cos(a) * dy + (torch.sin(a) * dx + c)).round_()
     inside = (col >= 0) & (col <= size - 1) & (row >= 0) & (row <= size - 1)
     col, row, t = col.clamp_(0, size - 1), row.clamp_(0, size - 1), transposed.to(dev)[:, None, None]
     # the crop's left edge is along the stored long side: the columns, or the rows of an image lying on its side.
     # The flat index is a whole number below 2²⁴, exact in float32, and becomes an integer once.
-    index = torch.where(t, col, row).mul_(W).add_(torch.where(t, row, col)).add_(left.to(dev, torch.float32)[:, None, None]).long().flatten(1)  # (B, size²)
+    index = (torch.where(t, col, row).mul_(W).add_(torch.where(t, row, col))
+             .add_(left.to(dev, torch.float32)[:, None, None]).long().flatten(1))              # (B, size²)
     out = pixels.flatten(2).gather(2, index[:, None].expand(B, C, -1))                # (B, 3, size²)
     return out.mul_(inside.flatten(1)[:, None]).view(B, C, size, size)
 
@@ -283,18 +308,22 @@ def _gray(x):  # (B, 1, H, W), computed as torchvision computes it
     return r.mul(GRAY_WEIGHTS[0]).add_(g, alpha=GRAY_WEIGHTS[1]).add_(b, alpha=GRAY_WEIGHTS[2])
 
 def adjust_hue(x, shift):
-    "Rotate the hue of a (B, 3, H, W) batch in [0, 1] by `shift` (fractions of a turn, one per image), as torchvision does."
+    """Rotate the hue of a (B, 3, H, W) batch in [0, 1] by `shift` (fractions of a turn, one per image), as
+    torchvision does."""
     r, g, b = x.split(1, 1)                                                  # (B, 1, H, W) each
     value = x.amax(1, keepdim=True)
-    chroma = x.amin(1, keepdim=True).neg_().add_(value)                     # V - min, in place (as every step that can be)
-    is_r, is_g = r == value, g == value                                      # the largest channel; the first on ties, as torchvision
-    h6 = torch.where(is_r, g - b, torch.where(is_g, (b - r).add_(chroma, alpha=2), (r - g).add_(chroma, alpha=4)))  # hue × 6 × chroma
+    chroma = x.amin(1, keepdim=True).neg_().add_(value)  # V - min, in place (as every step that can be)
+    is_r, is_g = r == value, g == value  # the largest channel; the first on ties, as torchvision
+    # hue × 6 × chroma
+    h6 = torch.where(is_r, g - b, torch.where(is_g, (b - r).add_(chroma, alpha=2), (r - g).add_(chroma, alpha=4)))
     h6 = h6.div_(chroma.clamp(min=1e-12)).add_(6 * shift[:, None, None, None]).remainder_(6)
     k = (h6 + x.new_tensor((5., 3., 1.))[None, :, None, None]).remainder_(6)                         # (B, 3, H, W)
-    return torch.minimum(k, torch.rsub(k, 4), out=k).clamp_(0, 1).mul_(chroma).neg_().add_(value)    # V - C clip(min(k, 4 - k))
+    # V - C clip(min(k, 4 - k))
+    return torch.minimum(k, torch.rsub(k, 4), out=k).clamp_(0, 1).mul_(chroma).neg_().add_(value)
 
 def blend_factors(op, brightness, contrast, saturation):
-    "Each image's blend factor in a round where it applies adjustment `op`: its brightness, contrast or saturation factor, or 1 (unchanged) in its hue round."
+    """Each image's blend factor in a round where it applies adjustment `op`: its brightness, contrast or saturation
+    factor, or 1 (unchanged) in its hue round."""
     return torch.where(op == 0, brightness, torch.where(op == 1, contrast, torch.where(op == 2, saturation, 1.)))
 
 def color_jitter(x, brightness, contrast, saturation, hue, order):
@@ -305,9 +334,10 @@ def color_jitter(x, brightness, contrast, saturation, hue, order):
         # the first three blend the image with a target, x <- f x + (1 - f) target, then clamp to [0, 1]. The target is
         # black (brightness), the mean of the image's gray levels (contrast), or each pixel's gray level (saturation).
         f = blend_factors(op, brightness, contrast, saturation)                        # (B,)
-        mean = torch.where(op == 1, x.mean((2, 3)) @ x.new_tensor(GRAY_WEIGHTS), 0.)   # (B,) the gray image's mean, from the channel means
+        # (B,) the gray image's mean, from the channel means
+        mean = torch.where(op == 1, x.mean((2, 3)) @ x.new_tensor(GRAY_WEIGHTS), 0.)
         s = (op == 2).nonzero().squeeze(1)
-        gray = _gray(x[s]).mul_(per_image(1 - f[s])) if s.numel() else None           # (S, 1, H, W), from x before the blend
+        gray = _gray(x[s]).mul_(per_image(1 - f[s])) if s.numel() else None  # (S, 1, H, W), from x before the blend
         x.mul_(per_image(f)).add_(per_image((1 - f) * mean))
         if gray is not None: x.index_add_(0, s, gray.expand(-1, 3, -1, -1))
         x.clamp_(0, 1)
@@ -316,50 +346,62 @@ def color_jitter(x, brightness, contrast, saturation, hue, order):
 
 # %% ../nbs/05_data.ipynb #7183da16
 def normalize(x):
-    "uint8 (B, 3, H, W) -> float, ImageNet-normalized: `to_normalized_tensor`'s last two steps on a batch, the second in place."
+    """uint8 (B, 3, H, W) -> float, ImageNet-normalized: `to_normalized_tensor`'s last two steps on a batch, the
+    second in place."""
     if x.dtype != torch.uint8: raise TypeError(f'normalize takes uint8 images, got {x.dtype}')
     return _standardize(v2.functional.to_dtype(x, torch.float32, scale=True))   # a new float tensor, then in place
 
-def _standardize(x):   # float in [0, 1] -> (x - mean) / std, in place (by default torchvision's normalize allocates a new tensor)
+# float in [0, 1] -> (x - mean) / std, in place (by default torchvision's normalize allocates a new tensor)
+def _standardize(x):
     return v2.functional.normalize(x, IMAGENET_MEAN, IMAGENET_STD, inplace=True)
 
 def resize(x, size:int):
-    "Antialiased bilinear resize of a uint8 batch to `size`×`size`: PIL's BILINEAR within 2 gray levels on the CPU (uint8, channels last)."
-    if x.device.type == 'cpu': return F.interpolate(x.contiguous(memory_format=torch.channels_last), size=(size, size), mode='bilinear', antialias=True)
-    return F.interpolate(x.float(), size=(size, size), mode='bilinear', antialias=True).round_().clamp_(0, 255).to(torch.uint8)
+    """Antialiased bilinear resize of a uint8 batch to `size`×`size`: PIL's BILINEAR within 2 gray levels on the CPU
+    (uint8, channels last)."""
+    if x.device.type == 'cpu':
+        return F.interpolate(x.contiguous(memory_format=torch.channels_last), size=(size, size), mode='bilinear',
+                             antialias=True)
+    return (F.interpolate(x.float(), size=(size, size), mode='bilinear', antialias=True)
+            .round_().clamp_(0, 255).to(torch.uint8))
 
 def augment_batch(pixels, transposed, params:dict, resolutions, chunk:int|None=None, fused:bool=False) -> tuple:
-    "The report's augmentations of a uint8 batch on its device, at every resolution: a tuple of normalized (B, 3, r, r), low to high (`fused`: see below)."
+    """The report's augmentations of a uint8 batch on its device, at every resolution: a tuple of normalized
+    (B, 3, r, r), low to high (`fused`: see below)."""
     resolutions = sorted(resolutions); top = resolutions[-1]
     chunk = chunk or (len(pixels) if pixels.device.type != 'cpu' else 64 if fused else 32)   # on the CPU, in pieces
     if len(pixels) > chunk:
-        parts = [augment_batch(pixels[i:i + chunk], transposed[i:i + chunk], {k: v[i:i + chunk] for k, v in params.items()}, resolutions, chunk, fused)
+        parts = [augment_batch(pixels[i:i + chunk], transposed[i:i + chunk],
+                               {k: v[i:i + chunk] for k, v in params.items()}, resolutions, chunk, fused)
                  for i in range(0, len(pixels), chunk)]
         return tuple(torch.cat(xs) for xs in zip(*parts))
     p = {k: v.to(pixels.device) for k, v in params.items()}
-    x = crop_flip_rotate(pixels, transposed, p['left'], p['flip'], p['angle'], top).float().div_(255)  # (B, 3, top, top)
+    # (B, 3, top, top)
+    x = crop_flip_rotate(pixels, transposed, p['left'], p['flip'], p['angle'], top).float().div_(255)
     if fused: return fused_augment_after_crop(x, p, resolutions)
     x = color_jitter(x, p['brightness'], p['contrast'], p['saturation'], p['hue'], p['order'])
-    x = x.mul_(255).round_()                   # back to the 256 gray levels of uint8, as the PIL path's image, still in float
+    x = x.mul_(255).round_()  # back to the 256 gray levels of uint8, as the PIL path's image, still in float
     x8 = x.to(torch.uint8)
     # the top resolution normalizes x itself: its values are the uint8 ones, so this is normalize(x8), without a copy
     return tuple(_standardize(x.mul_(1 / 255)) if r == top else normalize(resize(x8, r)) for r in resolutions)
 
 # %% ../nbs/05_data.ipynb #fused-code
 def blend_round(x, f, contrast, saturation):
-    "One round of brightness, contrast and saturation for a float batch: image i blends with black, its mean gray level (`contrast[i]`) or its gray image (`saturation[i]`) by `f[i]`."
+    """One round of brightness, contrast and saturation for a float batch: image i blends with black, its mean gray
+    level (`contrast[i]`) or its gray image (`saturation[i]`) by `f[i]`."""
     per_image = lambda v: v[:, None, None, None]
     r, g, b = x.unbind(1)                                                                     # (B, H, W) each
     gray = (r * GRAY_WEIGHTS[0] + g * GRAY_WEIGHTS[1] + b * GRAY_WEIGHTS[2])[:, None]          # (B, 1, H, W)
-    mean = x.mean((2, 3)) @ x.new_tensor(GRAY_WEIGHTS)                                       # (B,) the gray image's mean
+    mean = x.mean((2, 3)) @ x.new_tensor(GRAY_WEIGHTS)  # (B,) the gray image's mean
     target = torch.where(per_image(saturation), gray, per_image(torch.where(contrast, mean, 0.)))
     return (x * per_image(f) + target * per_image(1 - f)).clamp(0, 1)
 
 def rotate_hue(x, shift):
-    "`adjust_hue` for a compiler: the same formula, the wrap-around to [0, 6) as comparisons. `shift` within ±0.5 (torchvision's limit)."
+    """`adjust_hue` for a compiler: the same formula, the wrap-around to [0, 6) as comparisons. `shift` within ±0.5
+    (torchvision's limit)."""
     r, g, b = x.unbind(1)                                                                     # (B, H, W) each
     value = x.amax(1); chroma = value - x.amin(1)
-    h6 = torch.where(r == value, g - b, torch.where(g == value, b - r + 2 * chroma, r - g + 4 * chroma))  # hue × 6 × chroma
+    # hue × 6 × chroma
+    h6 = torch.where(r == value, g - b, torch.where(g == value, b - r + 2 * chroma, r - g + 4 * chroma))
     h6 = h6 / chroma.clamp(min=1e-12) + 6 * shift[:, None, None]                              # in [-4, 8]
     h6 = torch.where(h6 < 0, h6 + 6, torch.where(h6 >= 6, h6 - 6, h6))                        # in [0, 6] (6 as 0)
     k = h6[:, None] + x.new_tensor((5., 3., 1.))[None, :, None, None]                         # (B, 3, H, W), in [1, 11]
@@ -367,7 +409,8 @@ def rotate_hue(x, shift):
     return value[:, None] - chroma[:, None] * torch.minimum(k, 4 - k).clamp(0, 1)
 
 def jitter_by_rounds(x, p:dict, blend=blend_round, hue=rotate_hue):
-    "`color_jitter` as four rounds of `blend` over the whole batch, each followed by `hue` on the images whose hue turns in that round."
+    """`color_jitter` as four rounds of `blend` over the whole batch, each followed by `hue` on the images whose hue
+    turns in that round."""
     for k in range(4):                               # adjustments: 0 brightness, 1 contrast, 2 saturation, 3 hue
         op = p['order'][:, k]
         x = blend(x, blend_factors(op, p['brightness'], p['contrast'], p['saturation']), op == 1, op == 2)
@@ -386,11 +429,13 @@ def quantize(x):
 
 @functools.cache
 def compiled_once(fn):
-    "`fn` compiled once per process. Each round hands `rotate_hue` a different number of images, so it is compiled for any batch size."
+    """`fn` compiled once per process. Each round hands `rotate_hue` a different number of images, so it is compiled
+    for any batch size."""
     return torch.compile(fn, dynamic=fn is rotate_hue)
 
 def fused_augment_after_crop(x, p:dict, resolutions) -> tuple:
-    "`augment_batch`'s steps after the crop as compiled kernels: colour jitter, back to uint8 levels, resize, normalize. `resolutions` low to high, the last one `x`'s."
+    """`augment_batch`'s steps after the crop as compiled kernels: colour jitter, back to uint8 levels, resize,
+    normalize. `resolutions` low to high, the last one `x`'s."""
     x = jitter_by_rounds(x, p, blend=compiled_once(blend_round), hue=compiled_once(rotate_hue))
     x8, top = compiled_once(quantize)(x)
     return (*(compiled_once(standardize_levels)(resize(x8, r)) for r in resolutions[:-1]), top)
@@ -403,25 +448,32 @@ def check_compiler(device):
     "Raise one clear error now, not in the first training step, if `torch.compile` cannot build kernels for `device`."
     try: compiled_once(standardize_levels)(torch.zeros(1, 3, 2, 2, dtype=torch.uint8, device=device))
     except Exception as e:
-        while e.__cause__ is not None or getattr(e, 'inner_exception', None) is not None:    # the root cause, not the wrapper's first line
+        # the root cause, not the wrapper's first line
+        while e.__cause__ is not None or getattr(e, 'inner_exception', None) is not None:
             e = e.__cause__ or e.inner_exception
         why = (str(e).strip().splitlines() or [''])[0][:200]
-        raise CompileUnavailableError(f"the fused pipeline needs torch.compile, which failed on {device} ({type(e).__name__}: {why}): "
-                                      "use the eager one (fused=False, rivit-train --pipeline device)") from None
+        raise CompileUnavailableError(f"the fused pipeline needs torch.compile, which failed on {device} "
+                                      f"({type(e).__name__}: {why}): use the eager one (fused=False, rivit-train "
+                                      "--pipeline device)") from None
 
 class DeviceLoader:
     "Batches of a `DecodedImages` cache on `device`, augmented there when training: yields what `make_loader` yields."
-    def __init__(self, images:'DecodedImages', batch_size:int=64, train:bool=True, resolutions=(96, 128, 160), device='cpu',
-                 seed:int=0, rank:int=0, world_size:int=1, fused:bool=False):
-        self.dataset, self.batch_size, self.train, self.device, self.fused = images, batch_size, train, torch.device(device), fused
+    def __init__(self, images:'DecodedImages', batch_size:int=64, train:bool=True, resolutions=(96, 128, 160),
+                 device='cpu', seed:int=0, rank:int=0, world_size:int=1, fused:bool=False):
+        self.dataset, self.batch_size, self.train, self.device, self.fused = (images, batch_size, train,
+                                                                              torch.device(device), fused)
         self.resolutions, self.seed = tuple(sorted(resolutions)), seed
         if train and images.size != self.resolutions[-1]:
-            raise ValueError(f'the cache holds {images.size} px images; training at {self.resolutions[-1]} px needs a cache of that size')
-        self.sampler = (DistributedSampler(images, num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=True)
+            raise ValueError(f'the cache holds {images.size} px images; training at {self.resolutions[-1]} px '
+                             f'needs a cache of that size')
+        self.sampler = (DistributedSampler(images, num_replicas=world_size, rank=rank, shuffle=True, seed=seed,
+                                           drop_last=True)
                         if train else ShardSampler(len(images), rank, world_size))
-        if fused and train: check_compiler(self.device)   # rivit-train checks before decoding; here it is then a cached no-op
+        # rivit-train checks before decoding; here it is then a cached no-op
+        if fused and train: check_compiler(self.device)
 
-    def __len__(self): return len(self.sampler) // self.batch_size if self.train else math.ceil(len(self.sampler) / self.batch_size)
+    def __len__(self):
+        return len(self.sampler) // self.batch_size if self.train else math.ceil(len(self.sampler) / self.batch_size)
 
     def __iter__(self):
         order = torch.tensor(list(self.sampler))

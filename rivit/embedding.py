@@ -11,11 +11,13 @@ __all__ = ['ConvPatchEmbedding', 'attention_macs', 'count_macs']
 import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
-from .vit import PatchEmbedding, Configurable, Attention
+from .configurable import Configurable
+from .vit import PatchEmbedding, Attention
 
 # %% ../nbs/02_conv_embedding.ipynb #80b16e03
 class ConvPatchEmbedding(Configurable, nn.Module):
-    "Conv3x3 → ReLU → Conv3x3 → ReLU, adaptive average pool to `latent_size`, then `patch_size` patches: any (B, C, H, W) -> (B, 16, 16, dim)."
+    """Conv3x3 → ReLU → Conv3x3 → ReLU, adaptive average pool to `latent_size`, then `patch_size` patches:
+    any (B, C, H, W) -> (B, 16, 16, dim)."""
     def __init__(self, dim:int, in_channels:int=3, stem_channels:int=16, latent_size:int=64, patch_size:int=4):
         super().__init__()
         if not (patch_size > 0 and latent_size > 0 and latent_size % patch_size == 0):
@@ -38,7 +40,7 @@ class ConvPatchEmbedding(Configurable, nn.Module):
 
 # %% ../nbs/02_conv_embedding.ipynb #99a87f0c
 def attention_macs(model:nn.Module, images:torch.Tensor) -> int:
-    "Multiply-adds of attention's two matrix products, q·kᵀ and weights·v, in every `Attention` of `model`: 2·B·N²·dim per layer."
+    "Multiply-adds of q·kᵀ and weights·v in every `Attention` of `model`: 2·B·N²·dim per layer."
     macs = []
     def count(module, args, output):
         B, N, dim = args[0].shape                                  # the layer's input tokens: (B, N, dim)
@@ -51,9 +53,11 @@ def attention_macs(model:nn.Module, images:torch.Tensor) -> int:
     return sum(macs)
 
 def count_macs(model:nn.Module, images:torch.Tensor, part:str='patch_embed'):
-    "Multiply-adds of one forward pass of `model` on `images`, split into `part` (a submodule name) and the rest (attention counted explicitly)."
+    """Multiply-adds of one forward pass of `model` on `images`, split into `part` (a submodule name)
+    and the rest (attention counted explicitly)."""
     with torch.no_grad(), FlopCounterMode(display=False) as counter: model(images)
-    counts = counter.get_flop_counts()   # {module: {op: flops}}; fused attention is left out (counted on some torch versions only)
+    # {module: {op: flops}}; fused attention is left out (counted on some torch versions only)
+    counts = counter.get_flop_counts()
     macs = lambda module: sum(n for op, n in counts.get(module, {}).items() if 'scaled_dot_product' not in str(op)) / 2
     top = type(model).__name__
     part_macs = macs(f'{top}.{part}')

@@ -18,27 +18,34 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
-from .vit import ViT, Configurable, LearnedPositionalEncoding
+from .configurable import Configurable
+from .vit import ViT, LearnedPositionalEncoding
 from .core import ChecksImages, check_images, documented, register_model, VIT_SIZES
 
 # %% ../nbs/12_flexivit.ipynb #6d8181d2
 def resize_matrix(old:int, new:int) -> torch.Tensor:
-    "B, (new², old²) in float64: a flattened old×old patch resized bilinearly (no antialiasing) to new×new is B @ patch."
-    basis = rearrange(torch.eye(old * old, dtype=torch.float64), 'k (h w) -> k 1 h w', h=old)  # (old², 1, old, old): one pixel on
-    resized = F.interpolate(basis, size=(new, new), mode='bilinear', antialias=False, align_corners=False)  # (old², 1, new, new)
-    return rearrange(resized, 'k 1 h w -> (h w) k')                                             # column k: basis patch k, resized
+    "B, (new², old²) in float64: B @ patch resizes a flattened old×old patch to new×new (bilinear, no antialias)."
+    # (old², 1, old, old): one pixel on
+    basis = rearrange(torch.eye(old * old, dtype=torch.float64), 'k (h w) -> k 1 h w', h=old)
+    # (old², 1, new, new)
+    resized = F.interpolate(basis, size=(new, new), mode='bilinear', antialias=False, align_corners=False)
+    # column k: basis patch k, resized
+    return rearrange(resized, 'k 1 h w -> (h w) k')
 
 # %% ../nbs/12_flexivit.ipynb #e62eec78
 @lru_cache(maxsize=64)
 def pi_resize_matrix(old:int, new:int) -> torch.Tensor:
-    "(Bᵀ)⁺, (new², old²) in float64: it maps a flattened old×old kernel w to the new×new kernel ŵ with Bᵀŵ = w (least squares when new < old)."
+    """(Bᵀ)⁺, (new², old²) in float64: it maps a flattened old×old kernel w to the new×new kernel ŵ
+    with Bᵀŵ = w (least squares when new < old)."""
     return torch.linalg.pinv(resize_matrix(old, new).T)
 
 def pi_resize(weight:torch.Tensor,  # (dim, C, p, p): a patch-embedding (convolution) kernel
               new_size:int):        # p', the new patch side
-    "FlexiViT's PI-resize of a kernel to `new_size`: (dim, C, p, p) -> (dim, C, p', p'). Patches resized from p to p' >= p keep their tokens."
+    """FlexiViT's PI-resize of a kernel to `new_size`: (dim, C, p, p) -> (dim, C, p', p').
+    Patches resized from p to p' >= p keep their tokens."""
     old = weight.shape[-1]
-    if weight.shape[-2] != old: raise ValueError(f'pi_resize needs a square kernel, got a {weight.shape[-2]}×{old} one')
+    if weight.shape[-2] != old:
+        raise ValueError(f'pi_resize needs a square kernel, got a {weight.shape[-2]}×{old} one')
     if new_size == old: return weight
     m = pi_resize_matrix(old, new_size).to(weight.device, weight.dtype)        # (p'², p²)
     resized = rearrange(weight, 'd c h w -> d c (h w)') @ m.T                   # (dim, C, p'²): every channel's kernel
@@ -50,14 +57,18 @@ def nearest_whole(x:float) -> int:
     return max(1, math.floor(x + 0.5))
 
 def check_patch_size(patch_size, height:int, width:int):
-    "Raise a `ValueError` that says what to do unless `patch_size` is a whole number of pixels from 1 to the image's shorter side."
+    "Raise a `ValueError` that says what to do unless `patch_size` is whole pixels from 1 to the image's shorter side."
     if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size <= 0:
-        raise ValueError(f'patch_size must be a positive whole number of pixels, got {patch_size!r}: pass e.g. 8, or None to let the model choose.')
+        raise ValueError(f'patch_size must be a positive whole number of pixels, got {patch_size!r}: '
+                         'pass e.g. 8, or None to let the model choose.')
     if patch_size > min(height, width):
-        raise ValueError(f'patch_size {patch_size} is larger than the {height}×{width} image: use a patch of at most {min(height, width)} px, or a larger image.')
+        raise ValueError(f'patch_size {patch_size} is larger than the {height}×{width} image: '
+                         f'use a patch of at most {min(height, width)} px, or a larger image.')
 
+# %% ../nbs/12_flexivit.ipynb #22ce11d4-2
 class FlexiPatchEmbedding(Configurable, nn.Module):
-    "Patches of any size from one base kernel, PI-resized: images (B, C, H, W) and a patch size -> a token grid (B, gh, gw, dim), as chapter 1's."
+    """Patches of any size from one base kernel, PI-resized: images (B, C, H, W) and a patch size
+    -> a token grid (B, gh, gw, dim), as chapter 1's."""
     def __init__(self, dim:int, patch_size:int=8, in_channels:int=3):
         super().__init__()
         check_patch_size(patch_size, patch_size, patch_size)
@@ -77,13 +88,14 @@ class FlexiPatchEmbedding(Configurable, nn.Module):
     def forward(self, images,                 # (B, C, H, W)
                 patch_size:int|None=None,     # patch side in pixels (default: the base patch)
                 grid:tuple|None=None):        # the (gh, gw) to cut the image into (default: `grid_size`)
-        "The token grid (B, gh, gw, dim); an image that is not gh·p × gw·p is resized to it first (bilinear, antialiased)."
+        "The token grid (B, gh, gw, dim); an image not gh·p × gw·p is first resized to it (bilinear, antialiased)."
         h, w = images.shape[-2:]
         p = patch_size if patch_size is not None else self.patch_size
         check_patch_size(p, h, w)
         grid = tuple(grid) if grid is not None else self.grid_size(h, w, p)
         if (h, w) != (grid[0] * p, grid[1] * p):
-            images = F.interpolate(images, size=(grid[0] * p, grid[1] * p), mode='bilinear', antialias=True, align_corners=False)
+            images = F.interpolate(images, size=(grid[0] * p, grid[1] * p), mode='bilinear',
+                                   antialias=True, align_corners=False)
         tokens = F.conv2d(images, pi_resize(self.weight, p), self.bias, stride=p)   # (B, dim, gh, gw)
         return rearrange(tokens, 'b d h w -> b h w d')                               # (B, gh, gw, dim)
 
@@ -93,18 +105,23 @@ EVAL_PATCH = ('fixed', 'scaled')
 def check_eval_patch(eval_patch):
     "Raise a `ValueError` unless `eval_patch` is a known evaluation policy."
     if eval_patch not in EVAL_PATCH:
-        raise ValueError(f"eval_patch must be 'fixed' (the base patch) or 'scaled' (above image_size, the patch grows with the image), got {eval_patch!r}.")
+        raise ValueError(f"eval_patch must be 'fixed' (the base patch) or 'scaled' "
+                         f"(above image_size, the patch grows with the image), got {eval_patch!r}.")
 
 def default_train_patch_sizes(patch_size:int) -> tuple:
     "The training patch sizes for base patch p: p × (3/4, 1, 5/4, 3/2, 2), rounded; (6, 8, 10, 12, 16) for p = 8."
     return tuple(sorted({nearest_whole(patch_size * f) for f in (0.75, 1, 1.25, 1.5, 2)}))
 
+# %% ../nbs/12_flexivit.ipynb #82d8e74d-2
 @documented
 class FlexiViT(ChecksImages, ViT):
-    """FlexiViT: one base patch kernel, PI-resized to a patch size drawn at random in training and chosen by `eval_patch` in evaluation.
-    Input: ImageNet-normalized float images (B, in_channels, H, W), H and W at least `min_size`. Output: logits (B, num_classes).
-    An image whose sides are not a multiple of the patch size is first resized (bilinear, antialiased) to the nearest multiple;
-    'scaled' uses the base patch, as 'fixed', up to `image_size`; above it, a larger patch, the image resized to it times the reference grid."""
+    """FlexiViT: one base patch kernel, PI-resized to a patch size drawn at random in training
+    and chosen by `eval_patch` in evaluation.
+    Input: ImageNet-normalized float images (B, in_channels, H, W), H and W at least `min_size`.
+    Output: logits (B, num_classes).
+    An image whose sides are not a multiple of the patch size is first resized (bilinear, antialiased)
+    to the nearest multiple; 'scaled' uses the base patch, as 'fixed', up to `image_size`;
+    above it, a larger patch, the image resized to it times the reference grid."""
     def __init__(self,
                  num_classes:int=10,                # one logit per class
                  *,
@@ -114,51 +131,66 @@ class FlexiViT(ChecksImages, ViT):
                  mlp_ratio:float=4.0,               # hidden width of each block's MLP, as a multiple of dim
                  dropout:float=0.,                  # dropout in the MLPs
                  in_channels:int=3,                 # channels of the input images
-                 image_size:int=96,                 # the reference resolution; its grid of base patches is the reference grid: the positional table's, and the one 'scaled' keeps above it
-                 patch_size:int=8,                  # the base patch: the kernel's stored size, and the patch of 'fixed' evaluation
-                 train_patch_sizes:tuple|None=None, # patch sizes drawn in training, one per call (default: patch_size × (3/4, 1, 5/4, 3/2, 2))
-                 eval_patch:str='scaled'):          # evaluation: 'fixed' (the base patch) or 'scaled' (the base patch up to image_size; above it a larger patch that keeps the reference grid)
+                 # the reference resolution: its grid of base patches (the reference grid) is the positional table's
+                 image_size:int=96,
+                 # the base patch: the kernel's stored size, and the patch of 'fixed' evaluation
+                 patch_size:int=8,
+                 # patch sizes drawn in training, one per call (default: patch_size × (3/4, 1, 5/4, 3/2, 2))
+                 train_patch_sizes:tuple|None=None,
+                 # 'fixed' (the base patch) or 'scaled' (above image_size, a larger patch that keeps the reference grid)
+                 eval_patch:str='scaled'):
         sizes = tuple(train_patch_sizes) if train_patch_sizes is not None else default_train_patch_sizes(patch_size)
         if not sizes or any(isinstance(p, bool) or not isinstance(p, int) or p <= 0 for p in sizes):
-            raise ValueError(f'train_patch_sizes must be positive whole numbers of pixels, got {train_patch_sizes!r}: e.g. (6, 8, 10, 12, 16).')
+            raise ValueError(f'train_patch_sizes must be positive whole numbers of pixels, got {train_patch_sizes!r}: '
+                             'e.g. (6, 8, 10, 12, 16).')
         check_eval_patch(eval_patch)
         embed = FlexiPatchEmbedding(dim, patch_size, in_channels)
-        if image_size < patch_size: raise ValueError(f'image_size {image_size} must be at least patch_size {patch_size}: it is a training resolution.')
+        if image_size < patch_size:
+            raise ValueError(f'image_size {image_size} must be at least patch_size {patch_size}: '
+                             'it is a training resolution.')
         reference = embed.grid_size(image_size, image_size)
-        super().__init__(embed, LearnedPositionalEncoding(dim, reference), num_classes=num_classes, dim=dim, depth=depth, heads=heads,
-                         mlp_ratio=mlp_ratio, dropout=dropout)
+        super().__init__(embed, LearnedPositionalEncoding(dim, reference), num_classes=num_classes, dim=dim,
+                         depth=depth, heads=heads, mlp_ratio=mlp_ratio, dropout=dropout)
         self.in_channels, self.image_size, self.reference_grid = in_channels, image_size, reference
         self.train_patch_sizes, self.eval_patch = sizes, eval_patch
 
     def patch_and_grid(self, height:int, width:int, patch_size:int|None=None) -> tuple:
-        "(patch, grid) for a height×width image: `patch_size` if given, else a random training size or the `eval_patch` policy. grid None: the nearest."
+        """(patch, grid) for a height×width image: `patch_size` if given, else a random training size
+        or the `eval_patch` policy. grid None: the nearest."""
         if patch_size is not None: return patch_size, None
         if self.training:
             fits = [p for p in self.train_patch_sizes if p <= min(height, width)]
-            if not fits: raise ValueError(f'no training patch size {self.train_patch_sizes} fits a {height}×{width} image: '
-                                          f'train on images of at least {min(self.train_patch_sizes)} px.')
-            return fits[torch.randint(len(fits), ()).item()], None   # torch's global generator: seeded and checkpointed by the trainer
+            if not fits:
+                raise ValueError(f'no training patch size {self.train_patch_sizes} fits a {height}×{width} image: '
+                                 f'train on images of at least {min(self.train_patch_sizes)} px.')
+            # torch's global generator: seeded and checkpointed by the trainer
+            return fits[torch.randint(len(fits), ()).item()], None
         check_eval_patch(self.eval_patch)
-        base, side = self.patch_embed.patch_size, math.sqrt(height * width)              # the base patch, the image's mean side
-        if self.eval_patch == 'fixed' or side <= self.image_size: return base, None       # 'scaled' up to the reference resolution: as 'fixed'
-        g = self.reference_grid[0]                                                        # the (square) reference grid
+        base, side = self.patch_embed.patch_size, math.sqrt(height * width)   # the base patch, the image's mean side
+        # 'scaled' up to the reference resolution: as 'fixed'
+        if self.eval_patch == 'fixed' or side <= self.image_size: return base, None
+        g = self.reference_grid[0]                                             # the (square) reference grid
         grid = nearest_whole(g * height / side), nearest_whole(g * width / side)
-        return max(base, nearest_whole(side / g)), grid   # never below the base patch (possible only if image_size is no multiple of it)
+        # never below the base patch (possible only if image_size is no multiple of it)
+        return max(base, nearest_whole(side / g)), grid
 
     def forward_features(self, images, patch_size:int|None=None):
         "All tokens after the last block, class token first: (B, 1 + gh·gw, dim)."
         p, grid = self.patch_and_grid(*images.shape[-2:], patch_size)
-        return self.forward_grid(self.patch_embed(images, p, grid))   # chapter 1's transformer on the (B, gh, gw, dim) token grid
+        # chapter 1's transformer on the (B, gh, gw, dim) token grid
+        return self.forward_grid(self.patch_embed(images, p, grid))
 
     def forward(self, images,                 # (B, C, H, W) float
-                patch_size:int|None=None):    # a patch size for this call (default: drawn in training, `eval_patch` in evaluation)
+                # a patch size for this call (default: drawn in training, `eval_patch` in evaluation)
+                patch_size:int|None=None):
         "Logits (B, num_classes); checks the batch first, as every model of the course does."
         check_images(images, self.in_channels, self.min_size, self.display_name, self.head.weight.dtype)
         return self.head(self.forward_features(images, patch_size)[:, 0])   # classify from the class token
 
 # %% ../nbs/12_flexivit.ipynb #6ceeb847
 def flexivit_geometry(train_res, patch_size:int, latent_size:int) -> dict:
-    "FlexiViT's geometry rule: the reference grid (positional table, 'scaled' evaluation) is the largest training resolution's grid of base patches."
+    """FlexiViT's geometry rule: the reference grid (positional table, 'scaled' evaluation)
+    is the largest training resolution's grid of base patches."""
     return dict(image_size=max(train_res), patch_size=patch_size)
 
 register_model('flexivit', FlexiViT, sizes=VIT_SIZES, geometry=flexivit_geometry,
@@ -168,7 +200,8 @@ register_model('flexivit', FlexiViT, sizes=VIT_SIZES, geometry=flexivit_geometry
 @contextmanager
 def patch_policy(model:'FlexiViT', policy:str):
     "Inside the `with`, `model` (a FlexiViT) meets an image larger than its training ones with patch policy `policy`."
-    if not isinstance(model, FlexiViT): raise ValueError(f'a {type(model).__name__} is not a FlexiViT: patch policies need a flexivit run')
+    if not isinstance(model, FlexiViT):
+        raise ValueError(f'a {type(model).__name__} is not a FlexiViT: patch policies need a flexivit run')
     if policy not in EVAL_PATCH: raise ValueError(f'policy must be one of {EVAL_PATCH}, got {policy!r}')
     before, model.eval_patch = model.eval_patch, policy
     try: yield model

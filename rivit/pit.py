@@ -13,34 +13,41 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
-from .vit import TransformerBlock, PositionalEncoding, Configurable
+from .configurable import Configurable
+from .vit import TransformerBlock, PositionalEncoding
 from .core import ChecksImages, make_patch_embedding, make_positional_encoding, documented, register_model
 
 # %% ../nbs/09_pit.ipynb #fb211b56
 class TokenPooling(nn.Module):
-    "PiT's pooling layer: a depthwise stride-2 conv on the token grid (width dim_in -> dim_out), a linear layer on the class token."
+    """PiT's pooling layer: a depthwise stride-2 conv on the token grid (width dim_in -> dim_out), a linear layer on
+    the class token."""
     def __init__(self, dim_in:int, dim_out:int, stride:int=2):
         super().__init__()
-        if dim_out % dim_in: raise ValueError(f'dim_out={dim_out} must be a multiple of dim_in={dim_in} for a depthwise convolution')
-        self.conv = nn.Conv2d(dim_in, dim_out, kernel_size=stride + 1, stride=stride, padding=stride // 2, groups=dim_in)
+        if dim_out % dim_in:
+            raise ValueError(f'dim_out={dim_out} must be a multiple of dim_in={dim_in} for a depthwise convolution')
+        self.conv = nn.Conv2d(dim_in, dim_out, kernel_size=stride + 1, stride=stride, padding=stride // 2,
+                              groups=dim_in)
         self.cls = nn.Linear(dim_in, dim_out)
 
     def forward(self, x,        # (B, 1 + gh*gw, dim_in), class token first
                 grid):          # (gh, gw)
         cls, tokens = x[:, :1], x[:, 1:]
-        tokens = self.conv(rearrange(tokens, 'b (h w) d -> b d h w', h=grid[0], w=grid[1]))  # (B, dim_out, ⌈gh/2⌉, ⌈gw/2⌉)
+        # (B, dim_out, ⌈gh/2⌉, ⌈gw/2⌉)
+        tokens = self.conv(rearrange(tokens, 'b (h w) d -> b d h w', h=grid[0], w=grid[1]))
         grid = tuple(tokens.shape[-2:])
-        return torch.cat([self.cls(cls), rearrange(tokens, 'b d h w -> b (h w) d')], dim=1), grid  # (B, 1 + N', dim_out)
+        # (B, 1 + N', dim_out)
+        return torch.cat([self.cls(cls), rearrange(tokens, 'b d h w -> b (h w) d')], dim=1), grid
 
 # %% ../nbs/09_pit.ipynb #cd27beaf
 @documented
 class PiT(ChecksImages, Configurable, nn.Module):
-    """Pooling-based ViT: stages of transformer blocks, the token grid halved and the width doubled between stages; any input size.
+    """Pooling-based ViT: stages of transformer blocks, the token grid halved and the width doubled between stages;
+    any input size.
     Input: ImageNet-normalized float images (B, in_channels, H, W). Output: logits (B, num_classes)."""
     def __init__(self,
-                 num_classes:int=10,                         # one logit per class
-                 patch_embed:str|nn.Module='patch',          # 'patch', 'conv' or a module images -> (B, gh, gw, dims[0])
-                 pos_enc:str|PositionalEncoding='learned',   # added before the first stage ('relative': a bias in every block)
+                 num_classes:int=10,                        # one logit per class
+                 patch_embed:str|nn.Module='patch',         # 'patch', 'conv' or a module images -> (B, gh, gw, dims[0])
+                 pos_enc:str|PositionalEncoding='learned',  # added before stage 1 ('relative': a bias in every block)
                  *,
                  dims=(64, 128, 256),         # token width of each stage
                  depths=(2, 2, 2),            # transformer blocks in each stage
@@ -53,9 +60,10 @@ class PiT(ChecksImages, Configurable, nn.Module):
                  stem_channels:int=16,        # 'conv': channels of the stem's convolutions
                  latent_size:int=64,          # 'conv': side of the pooled latent map
                  latent_patch_size:int=4,     # 'conv': patch side on the latent map
-                 max_distance:int|None=None): # 'relative': clipping distance K (default: the training grid's largest offset)
+                 max_distance:int|None=None): # 'relative': clipping distance K (default: max(training grid) - 1)
         super().__init__()
-        if not len(dims) == len(depths) == len(heads): raise ValueError('dims, depths and heads need one entry per stage')
+        if not len(dims) == len(depths) == len(heads):
+            raise ValueError('dims, depths and heads need one entry per stage')
         self.in_channels = in_channels
         self.patch_embed = patch_embed if isinstance(patch_embed, nn.Module) else make_patch_embedding(
             patch_embed, dims[0], in_channels, patch_size, stem_channels, latent_size, latent_patch_size)
@@ -64,14 +72,16 @@ class PiT(ChecksImages, Configurable, nn.Module):
             pos_enc, dims[0], grid, max_distance if max_distance is not None else max(grid) - 1)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dims[0]))
         self.stages = nn.ModuleList([
-            nn.ModuleList([TransformerBlock(d, h, mlp_ratio, dropout, **self.pos_enc.block_kwargs(h, d // h)) for _ in range(n)])
+            nn.ModuleList([TransformerBlock(d, h, mlp_ratio, dropout, **self.pos_enc.block_kwargs(h, d // h))
+                           for _ in range(n)])
             for d, n, h in zip(dims, depths, heads)])
         self.pools = nn.ModuleList([TokenPooling(a, b) for a, b in zip(dims[:-1], dims[1:])])
         self.norm, self.head = nn.LayerNorm(dims[-1]), nn.Linear(dims[-1], num_classes)
         nn.init.trunc_normal_(self.cls_token, std=0.02)
 
     def forward_features(self, images, return_grids:bool=False):
-        "All tokens after the last stage, class token first: (B, 1 + N_last, dims[-1]); with `return_grids`, also every stage's grid."
+        """All tokens after the last stage, class token first: (B, 1 + N_last, dims[-1]); with `return_grids`, also
+        every stage's grid."""
         x = self.pos_enc(self.patch_embed(images))                            # (B, gh, gw, dims[0])
         grid, grids = tuple(x.shape[1:3]), []
         x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), rearrange(x, 'b h w d -> b (h w) d')], dim=1)

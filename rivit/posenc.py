@@ -28,7 +28,8 @@ def sinusoidal_1d(positions:torch.Tensor, # (n,) positions, integers or not
 
 # %% ../nbs/03_positional_encodings.ipynb #07390c75
 def sinusoidal_2d(grid:tuple[int, int], dim:int, device=None):
-    "2D sinusoidal encoding of a (gh, gw) token grid: the first dim/2 channels encode the row, the rest the column: (gh, gw, dim)."
+    """2D sinusoidal encoding of a (gh, gw) token grid: the first dim/2 channels encode the row, the rest the column:
+    (gh, gw, dim)."""
     if dim % 2: raise ValueError(f'the 2D sinusoidal encoding needs an even dim, got {dim}')
     gh, gw = grid
     rows = sinusoidal_1d(torch.arange(gh, device=device), dim // 2)  # (gh, dim/2)
@@ -45,7 +46,8 @@ class SinusoidalPositionalEncoding(PositionalEncoding):
 
 # %% ../nbs/03_positional_encodings.ipynb #11e96610
 def figure_explorer(make_figure, **controls):
-    "Show `make_figure(**the controls' values)` as a PNG; in a live notebook also the ipywidgets `controls`, redrawing it when one changes."
+    """Show `make_figure(**the controls' values)` as a PNG; in a live notebook also the ipywidgets `controls`,
+    redrawing it when one changes."""
     import base64, io, os
     import ipywidgets as W
     import matplotlib.pyplot as plt
@@ -59,9 +61,12 @@ def figure_explorer(make_figure, **controls):
     for c in controls.values(): c.observe(draw, 'value')
     box, png = W.VBox([W.HBox(list(controls.values())), out]), io.BytesIO()
     draw().savefig(png, format='png', dpi=100, bbox_inches='tight')
-    shown = {'image/png': base64.b64encode(png.getvalue()).decode(), 'text/plain': 'An interactive figure: run the notebook to use it.'}
-    live = getattr(get_ipython(), 'kernel', None) is not None and not os.environ.get('IN_TEST')   # a frontend may draw widgets
-    if live: shown['application/vnd.jupyter.widget-view+json'] = {'version_major': 2, 'version_minor': 0, 'model_id': box.model_id}
+    shown = {'image/png': base64.b64encode(png.getvalue()).decode(),
+             'text/plain': 'An interactive figure: run the notebook to use it.'}
+    # a frontend may draw widgets
+    live = getattr(get_ipython(), 'kernel', None) is not None and not os.environ.get('IN_TEST')
+    if live: shown['application/vnd.jupyter.widget-view+json'] = {'version_major': 2, 'version_minor': 0,
+                                                                   'model_id': box.model_id}
     display(shown, raw=True)
     return box
 
@@ -69,12 +74,15 @@ def figure_explorer(make_figure, **controls):
 # %% ../nbs/03_positional_encodings.ipynb #56033672
 @lru_cache(maxsize=8)
 def relative_position_index(grid:tuple[int, int], max_distance:int, num_prefix_tokens:int=1, device:str='cpu'):
-    "(N, N) index into a relative table for N = prefix + gh·gw tokens: clipped 2D offset of key from query; prefix pairs use the last row."
+    """(N, N) index into a relative table for N = prefix + gh·gw tokens: clipped 2D offset of key from query; prefix
+    pairs use the last row."""
     gh, gw = grid
     side = 2 * max_distance + 1
-    clipped = lambda n: (torch.arange(n)[None, :] - torch.arange(n)[:, None]).clamp(-max_distance, max_distance) + max_distance  # (n, n): key minus query
+    clipped = lambda n: ((torch.arange(n)[None, :] - torch.arange(n)[:, None])      # (n, n): key minus query
+                         .clamp(-max_distance, max_distance) + max_distance)
     # The 2D index separates into a row part and a column part, so only the final (N, N) tensor is ever allocated.
-    grid_index = rearrange(clipped(gh)[:, None, :, None] * side + clipped(gw)[None, :, None, :], 'yi xi yj xj -> (yi xi) (yj xj)')
+    grid_index = rearrange(clipped(gh)[:, None, :, None] * side + clipped(gw)[None, :, None, :],
+                           'yi xi yj xj -> (yi xi) (yj xj)')
     n = num_prefix_tokens + gh * gw
     index = torch.full((n, n), side * side, dtype=torch.long)  # prefix pairs -> the extra last row
     index[num_prefix_tokens:, num_prefix_tokens:] = grid_index
@@ -96,7 +104,7 @@ class PairScores(torch.autograd.Function):
     def forward(ctx, q, weight, index):                      # (B, heads, N, d), (M, d), (N, N)
         B, H, N, d = q.shape
         qn = q.permute(2, 0, 1, 3).reshape(N, B * H, d)      # (N, B·heads, d): the queries at each position n
-        r = F.embedding(index, weight)                       # (N, N, d): r[i, j] = R[index[i, j]], shared by batch and heads
+        r = F.embedding(index, weight)  # (N, N, d): r[i, j] = R[index[i, j]], shared by batch and heads
         ctx.save_for_backward(qn, weight, index)
         return torch.bmm(qn, r.transpose(1, 2)).view(N, B, H, N).permute(1, 2, 0, 3)  # (B, heads, N, N)
 
@@ -109,9 +117,10 @@ class PairScores(torch.autograd.Function):
         grad_q = grad_weight = None
         if ctx.needs_input_grad[0]:                          # dq[i] = Σ_j dS[i, j] r[i, j]
             grad_q = torch.bmm(g, F.embedding(index, weight)).view(N, *grad.shape[:2], d).permute(1, 2, 0, 3)
-        if ctx.needs_input_grad[1]:                          # dR[m] = Σ over pairs with index m, batch and heads of dS · q
+        if ctx.needs_input_grad[1]:  # dR[m] = Σ over pairs with index m, batch and heads of dS · q
             grad_r = torch.bmm(g.transpose(1, 2), qn)        # (N, N, d), summed over batch and heads
-            # (M, d): add the N·N rows of grad_r into the rows of R they came from, with F.embedding's own backward kernel
+            # (M, d): add the N·N rows of grad_r into the rows of R they came from, with F.embedding's own
+            # backward kernel
             grad_weight = torch.ops.aten.embedding_dense_backward(grad_r, index, weight.shape[0], -1, False)
         return grad_q, grad_weight, None
 
@@ -124,7 +133,8 @@ RELATIVE_SCORES = {'table': table_scores, 'pairs': pair_scores}
 # %% ../nbs/03_positional_encodings.ipynb #5518893c
 def relative_method(q_shape,         # (B, heads, N, head_dim) of the queries
                     num_offsets:int): # M, rows of the relative table
-    "'pairs' if it needs no more FLOPs (N <= M) and no more memory (N·N·head_dim <= B·heads·N·M) than 'table', else 'table'."
+    """'pairs' if it needs no more FLOPs (N <= M) and no more memory (N·N·head_dim <= B·heads·N·M) than 'table', else
+    'table'."""
     B, H, N, d = q_shape
     fewer_flops = N <= num_offsets                       # B·heads·N·N·d vs B·heads·N·M·d multiply-adds
     less_memory = N * N * d <= B * H * N * num_offsets   # r (N, N, d) vs scores (B, heads, N, M)
@@ -132,28 +142,32 @@ def relative_method(q_shape,         # (B, heads, N, head_dim) of the queries
 
 # %% ../nbs/03_positional_encodings.ipynb #afa7d866
 class RelativePositionBias(nn.Module):
-    "One layer's relative encoding: S_rel[b, h, i, j] = q_i · R[index(i, j)], by `method` 'table', 'pairs' or 'auto' (`relative_method`)."
+    """One layer's relative encoding: S_rel[b, h, i, j] = q_i · R[index(i, j)], by `method` 'table', 'pairs' or
+    'auto' (`relative_method`)."""
     def __init__(self, head_dim:int, max_distance:int=15,
                  method:str='auto'):  # 'auto' picks per call with `relative_method`; 'table' or 'pairs' forces a path
         super().__init__()
         self.max_distance, self.method = max_distance, method
-        self.weight = nn.Parameter(torch.empty((2 * max_distance + 1) ** 2 + 1, head_dim))  # (M, head_dim), last row: class token
+        # (M, head_dim), last row: class token
+        self.weight = nn.Parameter(torch.empty((2 * max_distance + 1) ** 2 + 1, head_dim))
         nn.init.trunc_normal_(self.weight, std=0.02)
 
     def resolve(self, q) -> str:
         "The path `forward` takes for queries shaped like `q`: 'table' or 'pairs'."
         method = relative_method(q.shape, self.weight.shape[0]) if self.method == 'auto' else self.method
-        if method not in RELATIVE_SCORES: raise ValueError(f"method must be 'auto', 'table' or 'pairs', got {self.method!r}")
+        if method not in RELATIVE_SCORES:
+            raise ValueError(f"method must be 'auto', 'table' or 'pairs', got {self.method!r}")
         return method
 
     def forward(self, q,      # (B, heads, N, head_dim), N = prefix tokens + gh*gw
                 grid):        # (gh, gw)
         N = q.shape[2]
         index = relative_position_index(tuple(grid), self.max_distance, N - grid[0] * grid[1], str(q.device))  # (N, N)
-        return RELATIVE_SCORES[self.resolve(q)](q, self.weight.to(q.dtype), index)                             # (B, heads, N, N)
+        return RELATIVE_SCORES[self.resolve(q)](q, self.weight.to(q.dtype), index)  # (B, heads, N, N)
 
 class RelativePositionalEncoding(PositionalEncoding):
-    "Shaw/Huang relative encoding: leaves the tokens alone and gives every attention layer its own `RelativePositionBias`."
+    """Shaw/Huang relative encoding: leaves the tokens alone and gives every attention layer its own
+    `RelativePositionBias`."""
     def __init__(self, max_distance:int=15):
         super().__init__()
         self.max_distance = max_distance

@@ -18,7 +18,7 @@ from .core import ChecksImages, make_patch_embedding, documented, register_model
 
 # %% ../nbs/11_resformer.ipynb #083e03c4
 def normalized_sinusoidal_2d(grid:tuple[int, int], dim:int, scale:tuple[int, int], device=None):
-    "Sinusoidal encoding of normalized token coordinates ((i + ½)/h · scale_h, (j + ½)/w · scale_w): (h, w, dim), rows then columns."
+    "Sinusoidal (h, w, dim) encoding of coordinates ((i + ½)/h · scale_h, (j + ½)/w · scale_w), rows then columns."
     if dim % 2: raise ValueError(f'the 2D sinusoidal encoding needs an even dim, got {dim}')
     (h, w), (sh, sw) = grid, scale
     rows = sinusoidal_1d((torch.arange(h, device=device) + 0.5) / h * sh, dim // 2)   # (h, dim/2)
@@ -26,7 +26,7 @@ def normalized_sinusoidal_2d(grid:tuple[int, int], dim:int, scale:tuple[int, int
     return torch.cat([rows[:, None].expand(h, w, -1), cols[None].expand(h, w, -1)], dim=-1)
 
 class LocalValueConv(nn.Module):
-    "ResFormer's local positional embedding: a depthwise 3×3 conv over the grid of values, added to the attention output."
+    "ResFormer's local positional embedding: a depthwise 3×3 conv of the value grid, added to the attention output."
     def __init__(self, heads:int, head_dim:int):
         super().__init__()
         self.heads = heads
@@ -40,7 +40,8 @@ class LocalValueConv(nn.Module):
         return torch.cat([torch.zeros_like(v[:, :, :prefix]), local], dim=2)           # the class token gets nothing
 
 class GlobalLocalPositionalEncoding(PositionalEncoding):
-    "ResFormer's GLPE: a conv-refined sinusoidal encoding of normalized coordinates (global) + a conv on the values in every attention layer (local)."
+    """ResFormer's GLPE: a conv-refined sinusoidal encoding of normalized coordinates (global) +
+    a conv on the values in every attention layer (local)."""
     def __init__(self, dim:int, grid_size:tuple[int, int]=(16, 16)):
         super().__init__()
         self.dim, self.grid_size = dim, tuple(grid_size)
@@ -72,7 +73,8 @@ class ResFormer(ChecksImages, ViT):
                  patch_size:int=8):     # pixels per patch side
         patches = make_patch_embedding('patch', dim, in_channels, patch_size)
         super().__init__(patches, GlobalLocalPositionalEncoding(dim, patches.grid_size(image_size, image_size)),
-                         num_classes=num_classes, dim=dim, depth=depth, heads=heads, mlp_ratio=mlp_ratio, dropout=dropout)
+                         num_classes=num_classes, dim=dim, depth=depth, heads=heads,
+                         mlp_ratio=mlp_ratio, dropout=dropout)
         self.in_channels = in_channels
 
 # %% ../nbs/11_resformer.ipynb #8d69c64e

@@ -35,7 +35,8 @@ def rope_frequencies(pairs:int, base:float=10_000.) -> torch.Tensor:
 
 # %% ../nbs/13_rope.ipynb #a1d0e013
 def grid_positions(grid:tuple[int, int], train_grid:tuple[int, int]|None=None, device=None) -> torch.Tensor:
-    "The (x, y) = (column, row) of each token of a (gh, gw) grid, row by row: (gh·gw, 2); with `train_grid`, squeezed into it."
+    """The (x, y) = (column, row) of each token of a (gh, gw) grid, row by row: (gh·gw, 2);
+    with `train_grid`, squeezed into it."""
     gh, gw = grid
     y, x = torch.meshgrid(torch.arange(gh, device=device), torch.arange(gw, device=device), indexing='ij')
     pos = torch.stack([x.flatten(), y.flatten()], dim=-1).float()        # (N, 2)
@@ -49,14 +50,14 @@ def cached_positions(grid, train_grid, device):
     with torch.inference_mode(False): return grid_positions(grid, train_grid, device)   # usable by autograd later
 
 def axial_frequencies(head_dim:int, base:float=100.) -> torch.Tensor:
-    "(head_dim/2, 2) frequencies (θx, θy) per channel pair: the first half of the pairs turns with x, the second with y."
+    "(head_dim/2, 2) frequencies (θx, θy), one per channel pair: the first half turn with x, the second half with y."
     f = rope_frequencies(head_dim // 4, base)
     zero = torch.zeros_like(f)
     return torch.cat([torch.stack([f, zero], dim=-1), torch.stack([zero, f], dim=-1)])
 
 # %% ../nbs/13_rope.ipynb #a1d0e017
 def mixed_frequencies(heads:int, head_dim:int, base:float=10.) -> torch.Tensor:
-    "(heads, head_dim/2, 2) starting frequencies of RoPE-Mixed: the axial magnitudes, turned to a random direction per head."
+    "(heads, head_dim/2, 2) starting frequencies of RoPE-Mixed: axial magnitudes turned to a random direction per head."
     mag = rope_frequencies(head_dim // 4, base).repeat(2)                         # (head_dim/2,)
     phi = torch.rand(heads, 1) * 2 * math.pi                                      # one direction per head
     direction = torch.cat([phi.expand(-1, head_dim // 4), phi.expand(-1, head_dim // 4) + math.pi / 2], dim=1)
@@ -64,11 +65,13 @@ def mixed_frequencies(heads:int, head_dim:int, base:float=10.) -> torch.Tensor:
 
 # %% ../nbs/13_rope.ipynb #a1d0e021
 class Rotary2d(nn.Module):
-    "One attention layer's 2D RoPE: turns each patch token's q and k by x·θx + y·θy per channel pair; prefix tokens stay."
+    "One attention layer's 2D RoPE: patch tokens' q and k turn by x·θx + y·θy per channel pair; prefix tokens stay."
     def __init__(self, heads:int, head_dim:int, mixed:bool=False, base:float|None=None,
-                 train_grid:tuple[int, int]|None=None):  # the largest training grid: where 'interpolate' squeezes positions
+                 # the largest training grid: where 'interpolate' squeezes positions
+                 train_grid:tuple[int, int]|None=None):
         super().__init__()
-        if head_dim % 4: raise ValueError(f'2D RoPE needs a head_dim divisible by 4 (pairs for x and for y), got {head_dim}')
+        if head_dim % 4:
+            raise ValueError(f'2D RoPE needs a head_dim divisible by 4 (pairs for x and for y), got {head_dim}')
         self.train_grid, self.positions = train_grid, 'extrapolate'
         if mixed: self.freqs = nn.Parameter(mixed_frequencies(heads, head_dim, base or 10.))   # learned, per head
         else: self.register_buffer('freqs', axial_frequencies(head_dim, base or 100.), persistent=False)
@@ -82,7 +85,7 @@ class Rotary2d(nn.Module):
     def forward(self, q, k,  # (B, heads, N, head_dim), N = prefix + gh·gw
                 grid):       # (gh, gw)
         prefix = q.shape[2] - grid[0] * grid[1]
-        angles = F.pad(self.angles(grid, q.device), (0, 0, prefix, 0))   # prefix tokens turn by 0: they stay as they are
+        angles = F.pad(self.angles(grid, q.device), (0, 0, prefix, 0))  # prefix tokens turn by 0: they stay as they are
         return rotate_pairs(q, angles), rotate_pairs(k, angles)
 
 # %% ../nbs/13_rope.ipynb #a1d0e023
@@ -105,7 +108,7 @@ POSITIONS = ('extrapolate', 'interpolate')
 
 @contextmanager
 def rope_positions(model:nn.Module, mode:str):
-    "Inside the `with`, every RoPE layer of `model` places tokens by `mode`: 'extrapolate' (grid indices) or 'interpolate'."
+    "Inside the `with`, `model`'s RoPE layers place tokens by `mode`: 'extrapolate' (grid indices) or 'interpolate'."
     if mode not in POSITIONS: raise ValueError(f'mode must be one of {POSITIONS}, got {mode!r}')
     layers = [m for m in model.modules() if isinstance(m, Rotary2d)]
     if not layers: raise ValueError(f'{type(model).__name__} has no Rotary2d layer: rope_positions needs a RoPE model')
@@ -122,8 +125,9 @@ def rope_geometry(train_res, patch_size:int, latent_size:int) -> dict:
 
 for embed in ('patch', 'conv'):
     for pos in ('rope-axial', 'rope-mixed'):
-        register_model(f"{'vanilla' if embed == 'patch' else embed}-{pos}", RIViT, sizes=VIT_SIZES, geometry=rope_geometry,
-                       tags=dict(family='rope', chapter=13, embedding=embed, pos_enc=pos), patch_embed=embed, pos_enc=pos)
+        register_model(f"{'vanilla' if embed == 'patch' else embed}-{pos}", RIViT, sizes=VIT_SIZES,
+                       geometry=rope_geometry, tags=dict(family='rope', chapter=13, embedding=embed, pos_enc=pos),
+                       patch_embed=embed, pos_enc=pos)
 
 # %% ../nbs/13_rope.ipynb #a1d0e041
 def evaluate_positions(run:str|Path, batch_size:int=64, workers:int|None=None, modes=POSITIONS) -> dict:

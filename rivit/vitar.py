@@ -16,14 +16,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
 from .vit import ViT, FeedForward, PositionalEncoding, TransformerBlock
-from .core import ChecksImages, make_patch_embedding, make_positional_encoding, documented, register_model, middle, VIT_SIZES
+from .core import (
+    ChecksImages, make_patch_embedding, make_positional_encoding, documented, register_model, middle, VIT_SIZES)
 
 # %% ../nbs/10_vitar.ipynb #b2da8452
 @lru_cache(maxsize=32)
 def merge_cells(grid:tuple[int, int], new_grid:tuple[int, int]):
-    "Token indices of each cell when a (h, w) grid is merged into (h', w') cells, h' >= h/2: (h'*w', 4) indices and a (h'*w', 4) mask."
+    "Token indices of each cell when a (h, w) grid merges into (h', w') cells, h' >= h/2: (h'*w', 4) indices and mask."
     (h, w), (nh, nw) = grid, new_grid
-    if not (h / 2 <= nh <= h and w / 2 <= nw <= w): raise ValueError(f'cannot merge a {h}×{w} grid into {nh}×{nw} cells of at most 2×2')
+    if not (h / 2 <= nh <= h and w / 2 <= nw <= w):
+        raise ValueError(f'cannot merge a {h}×{w} grid into {nh}×{nw} cells of at most 2×2')
     spans = lambda n, m: [range(i * n // m, (i + 1) * n // m) for i in range(m)]   # m even spans of 1 or 2 over n
     index = torch.zeros(nh * nw, 4, dtype=torch.long); mask = torch.zeros(nh * nw, 4, dtype=torch.bool)
     for c, (rows, cols) in enumerate((r, q) for r in spans(h, nh) for q in spans(w, nw)):
@@ -37,7 +39,7 @@ def next_grid(grid, target):
 
 # %% ../nbs/10_vitar.ipynb #46b1c889
 class GridAttention(nn.Module):
-    "ViTAR's merging step: in each cell the mean token attends to the cell's tokens (x̄ + Attn(x̄, cell, cell)), then an FFN."
+    "ViTAR's merging step: each cell's mean token x̄ attends to its tokens (x̄ + Attn(x̄, cell, cell)), then an FFN."
     def __init__(self, dim:int, heads:int=4, mlp_ratio:float=4.0):
         super().__init__()
         self.heads = heads
@@ -51,7 +53,8 @@ class GridAttention(nn.Module):
         m = mask.to(cells.dtype)[None, :, :, None]                                           # (1, M, K, 1)
         mean = (cells * m).sum(2) / m.sum(2)                                                 # (B, M, dim): x̄
         q = rearrange(self.q(self.norm_q(mean)), 'b m (h d) -> (b m) h 1 d', h=self.heads)  # (B*M, heads, 1, head_dim)
-        k, v = rearrange(self.kv(self.norm_kv(cells)), 'b m k (two h d) -> two (b m) h k d', two=2, h=self.heads)  # (B*M, heads, K, head_dim)
+        # k, v: (B*M, heads, K, head_dim) each
+        k, v = rearrange(self.kv(self.norm_kv(cells)), 'b m k (two h d) -> two (b m) h k d', two=2, h=self.heads)
         attn_mask = mask[None, :, None, None, :].expand(B, M, 1, 1, K).reshape(B * M, 1, 1, K)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)                  # (B*M, heads, 1, head_dim)
         x = mean + self.proj(rearrange(out, '(b m) h 1 d -> b m (h d)', b=B))                # (B, M, dim)
@@ -59,7 +62,7 @@ class GridAttention(nn.Module):
 
 # %% ../nbs/10_vitar.ipynb #f817a6df
 class AdaptiveTokenMerger(nn.Module):
-    "ATM: GridAttention applied again and again (shared weights) until the token grid is `target` (smaller grids pass unchanged)."
+    "ATM: GridAttention, applied repeatedly (shared weights) until the grid is `target`; smaller grids pass unchanged."
     def __init__(self, dim:int, target:tuple[int, int]=(8, 8), heads:int=4, mlp_ratio:float=4.0):
         super().__init__()
         self.target = tuple(target)
@@ -85,7 +88,8 @@ class AveragePoolMerger(nn.Module):
 
 # %% ../nbs/10_vitar.ipynb #6e9f8845
 class FuzzyPositionalEncoding(PositionalEncoding):
-    "ViTAR's FPE: a learned (Gh, Gw, dim) table sampled bilinearly at each token's coordinate, jittered by U(-0.5, 0.5) cells in training."
+    """ViTAR's FPE: a learned (Gh, Gw, dim) table sampled bilinearly at each token's coordinate,
+    jittered by U(-0.5, 0.5) cells in training."""
     def __init__(self, dim:int, grid_size:tuple[int, int]=(16, 16), max_offset:float=0.5):
         super().__init__()
         self.grid_size, self.max_offset = tuple(grid_size), max_offset
@@ -103,11 +107,12 @@ class FuzzyPositionalEncoding(PositionalEncoding):
         return coords
 
     def forward(self, x):  # (B, h, w, dim)
-        coords = self.coordinates(x.shape[1:3], x.shape[0], x.device)                       # (B, h, w, 2) in table cells
+        coords = self.coordinates(x.shape[1:3], x.shape[0], x.device)         # (B, h, w, 2) in table cells
         size = torch.tensor(self.grid_size, device=x.device, dtype=coords.dtype)
-        norm = ((coords + 0.5) / size * 2 - 1).flip(-1)                                     # to [-1, 1], (x, y) order for grid_sample
+        norm = ((coords + 0.5) / size * 2 - 1).flip(-1)                       # to [-1, 1], (x, y) order for grid_sample
         table = rearrange(self.weight, 'h w d -> 1 d h w').expand(x.shape[0], -1, -1, -1).to(x.dtype)
-        pe = F.grid_sample(table, norm.to(x.dtype), mode='bilinear', padding_mode='border', align_corners=False)  # (B, dim, h, w)
+        pe = F.grid_sample(table, norm.to(x.dtype), mode='bilinear', padding_mode='border',
+                           align_corners=False)                               # (B, dim, h, w)
         return x + rearrange(pe, 'b d h w -> b h w d')
 
 # %% ../nbs/10_vitar.ipynb #cce43528
@@ -124,7 +129,7 @@ class MergingEmbedding(nn.Module):
 
 @documented
 class ViTAR(ChecksImages, ViT):
-    """ViTAR: patch tokens, a fuzzy (or other) positional encoding, an Adaptive Token Merger to a fixed grid, then a ViT.
+    """ViTAR: patch tokens, fuzzy (or other) positional encoding, Adaptive Token Merger to a fixed grid, then a ViT.
     Input: ImageNet-normalized float images (B, in_channels, H, W). Output: logits (B, num_classes)."""
     def __init__(self,
                  num_classes:int=10,            # one logit per class
@@ -139,21 +144,24 @@ class ViTAR(ChecksImages, ViT):
                  in_channels:int=3,             # channels of the input images
                  image_size:int=128,            # training resolution the positional table's grid is made for
                  patch_size:int=8,              # pixels per patch side
-                 target_grid:tuple[int, int]=(12, 12),  # the token grid the merger produces (smaller grids pass unchanged)
+                 # the token grid the merger produces (smaller grids pass unchanged)
+                 target_grid:tuple[int, int]=(12, 12),
                  merger_heads:int|None=None):   # heads of GridAttention (default: heads)
         patches = make_patch_embedding('patch', dim, in_channels, patch_size)
         grid = patches.grid_size(image_size, image_size)
         pe = FuzzyPositionalEncoding(dim, grid) if pos_enc == 'fuzzy' else make_positional_encoding(pos_enc, dim, grid)
-        if pe.attention_bias(heads, dim // heads) is not None: raise ValueError('ViTAR adds its positional encoding before merging: use fuzzy, learned or sinusoidal')
+        if pe.attention_bias(heads, dim // heads) is not None:
+            raise ValueError('ViTAR adds its positional encoding before merging: use fuzzy, learned or sinusoidal')
         if merger not in ('atm', 'avgpool'): raise ValueError(f"merger must be 'atm' or 'avgpool', got {merger!r}")
-        merge = AdaptiveTokenMerger(dim, target_grid, merger_heads or heads, mlp_ratio) if merger == 'atm' else AveragePoolMerger(target_grid)
-        super().__init__(MergingEmbedding(patches, pe, merge), None, num_classes=num_classes, dim=dim, depth=depth, heads=heads,
-                         mlp_ratio=mlp_ratio, dropout=dropout)
+        merge = (AdaptiveTokenMerger(dim, target_grid, merger_heads or heads, mlp_ratio) if merger == 'atm'
+                 else AveragePoolMerger(target_grid))
+        super().__init__(MergingEmbedding(patches, pe, merge), None, num_classes=num_classes, dim=dim, depth=depth,
+                         heads=heads, mlp_ratio=mlp_ratio, dropout=dropout)
         self.in_channels = in_channels
 
 # %% ../nbs/10_vitar.ipynb #10f1a7cc
 def vitar_geometry(train_res, patch_size:int, latent_size:int) -> dict:
-    "ViTAR's geometry rule: the table fits the middle training resolution; the merger's target is the smallest one's token grid."
+    "ViTAR's geometry rule: the table fits the middle training resolution; the merger targets the smallest one's grid."
     return dict(image_size=middle(train_res), patch_size=patch_size, target_grid=(min(train_res) // patch_size,) * 2)
 
 for name, merger in [('vitar', 'atm'), ('vitar-avgpool', 'avgpool')]:

@@ -55,8 +55,10 @@ README_BLOCK = ('<!-- run times: written by scripts/sync_repo_url.py from nbs/ru
 def readme_runtimes(readme:str) -> str:
     "README.md with its table of each notebook's measured run time (between README_BLOCK's two lines) as nbs/runtimes.json says."
     data = runtimes()
-    names = sorted((n for n in data['seconds'] if (ROOT/'nbs'/n).exists()), key=lambda n: (not n[0].isdigit(), n))  # chapters, then the landing page
-    label = lambda n: f'{int(n[:2])}' if n[0].isdigit() else 'landing page'
+    special = {'00_configurable.ipynb': 'appendix', '06_checkpoint.ipynb': '6, checkpoints'}   # pages beside the chapters
+    names = sorted((n for n in data['seconds'] if (ROOT/'nbs'/n).exists()),   # chapters, the appendix, the landing page
+                   key=lambda n: (not n[0].isdigit(), n.startswith('00_'), n[:2], n in special, n))
+    label = lambda n: special.get(n) or (f'{int(n[:2])}' if n[0].isdigit() else 'landing page')
     fmt = lambda s: f'{s} s' if s < 90 else f'{s / 60:.1f} min'
     where = lambda m: m['cpu'] + (f" (Linux {m['build']})" if m['build'] else '')
     machines = list(dict.fromkeys(where(machine(data, n)) for n in names))   # one row per machine: times from two machines are not compared

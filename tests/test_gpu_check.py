@@ -1,5 +1,6 @@
 "benchmarks/gpu_check.py's shrunk CPU mode, run as a user runs it (a subprocess, CUDA hidden): what its JSON holds."
 import importlib.util, json, math, os, subprocess, sys
+from dataclasses import asdict
 from conftest import ROOT
 from rivit.experiments import MODELS, SCALES
 
@@ -31,7 +32,7 @@ def test_shrunk_cpu_run_records_every_model(tmp_path):
     assert out.with_suffix('.txt').read_text().count('\n') >= len(MODELS) + 2
 
     assert [row['model'] for row in r['models']] == list(MODELS)
-    run_cfg = {**SCALES['gpu'], **shrunk.overrides}   # the projection prices the run the check's settings describe
+    run_cfg = {**asdict(SCALES['gpu']), **shrunk.overrides}   # the projection prices the run the check's settings describe
     final_passes = len(run_cfg['eval_res']) + sum(res > max(run_cfg['train_res']) for res in run_cfg['eval_res'])
     for row in r['models']:
         assert 'error' not in row and 'skipped' not in row, row

@@ -6,7 +6,8 @@ import torch.nn.functional as F
 from conftest import ROOT
 from rivit.core import create_model, list_models
 from rivit.data import ImageFolderDataset, eval_transform, IMAGENETTE_CLASSES
-from rivit.train import autocast, load_model
+from rivit.train import autocast
+from rivit.checkpoint import load_model
 
 def real_batch(root, n_per_class=6, res=96):
     "A fixed batch: the first `n_per_class` training images of every class, resized and center-cropped to `res`."

@@ -6,8 +6,9 @@ import pytest
 import torch
 from rivit.core import list_models
 from rivit.data import sample_dir
-from rivit.train import TrainConfig, TrainingInterrupted, CheckpointError, fit, load_model, locked_output
-from rivit.experiments import run_experiment
+from rivit.train import TrainConfig, TrainingInterrupted, fit
+from rivit.checkpoint import CheckpointError, load_model, locked_output
+from rivit.experiments import run_experiment, experiment_config
 
 PLAIN = list_models(family='report', embedding='patch', pos_enc='learned')[0]   # the cheapest model to train
 SMALL = dict(model=PLAIN, size='tiny', epochs=1, batch_size=50, train_res=(64,), eval_res=(64,), workers=0)
@@ -118,8 +119,8 @@ def test_overwrite_keeps_the_old_run_until_the_new_one_finishes(tmp_path, data, 
     assert not (out/'replaced').exists() and json.loads((out/'results.json').read_text())['config']['epochs'] == 2
 
 def test_stale_and_cut_short_results_under_rivit_experiments(tmp_path, data):
-    run = lambda **kw: run_experiment('cpu', PLAIN, root=str(tmp_path), data=str(data), workers=0, train_res=(64,),
-                                      eval_res=(64,), batch_size=50, **kw)
+    run = lambda **kw: run_experiment(experiment_config('cpu', PLAIN, root=str(tmp_path), data=str(data), workers=0,
+                                                        train_res=(64,), eval_res=(64,), batch_size=50, **kw))
     first = run(epochs=1)
     with pytest.raises(CheckpointError, match=r'other settings or data: --epochs 1 \(now 2\).*--overwrite'): run(epochs=2)
     results = tmp_path/'cpu'/PLAIN/'results.json'
