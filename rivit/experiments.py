@@ -6,10 +6,10 @@ Docs: https://rivit-course.github.io/rivit/experiments.html.md"""
 
 # %% auto #0
 __all__ = ['MODELS', 'BEYOND', 'SCALES', 'PILOTS', 'REPORT_ACCURACY', 'REPORT', 'REPORT_RES', 'run_name', 'experiment_config',
-           'export_weights', 'finished', 'run_changes', 'run_experiment', 'experiment_parser', 'planned_runs', 'main',
-           'report_model', 'is_conv', 'run_file', 'pretrained', 'load_results', 'accuracy', 'downscaled_accuracy',
-           'table_4_1', 'table_4_2', 'summary_table', 'baseline_table', 'difference', 'missing', 'predictions',
-           'correct', 'mcnemar', 'paired_bootstrap', 'format_test', 'verdict', 'variant_predictions',
+           'report_model', 'export_weights', 'finished', 'run_changes', 'run_experiment', 'experiment_parser',
+           'planned_runs', 'main', 'is_conv', 'run_file', 'pretrained', 'load_results', 'accuracy',
+           'downscaled_accuracy', 'table_4_1', 'table_4_2', 'summary_table', 'baseline_table', 'difference', 'missing',
+           'predictions', 'correct', 'mcnemar', 'paired_bootstrap', 'format_test', 'verdict', 'variant_predictions',
            'evaluate_variants', 'claim_specs', 'finished_runs', 'claims', 'claims_markdown', 'disagreement',
            'seed_rows', 'seed_table', 'plot_accuracy_vs_resolution', 'plot_all_curves', 'machine_name', 'cost_table',
            'run_variance', 'pooled_run_variance', 'model_difference', 'holm', 'seeds_needed', 'plot_runs',
@@ -58,14 +58,18 @@ def experiment_config(scale:str, model:str, root:str='results/experiments', seed
     return replace(SCALES[scale], **{**settings, **given}, model=model, seed=seed,
                    out=f'{root}/{scale}/{run_name(model, seed)}')
 
+def report_model(embedding:str, pos_enc:str) -> str:
+    "The name of the report's model with this patch embedding ('patch' or 'conv') and positional encoding."
+    return list_models(family='report', embedding=embedding, pos_enc=pos_enc)[0]
+
 # the runs that chose the cpu scale's size and length (results/pilots/): the cpu scale, a change or two each
 PILOTS = {
     name: replace(SCALES['cpu'], eval_res=(64, 80, 96, 192), **change) for name, change in {
-        'size-tiny-6ep': dict(model='conv-sinusoidal', epochs=6),
-        'size-mini-4ep': dict(model='conv-sinusoidal', size='mini', epochs=4),
-        'size-small-3ep': dict(model='conv-sinusoidal', size='small', epochs=3),
-        'vanilla-learned-36ep': dict(model='vanilla-learned', epochs=36),
-        'vanilla-relative-29ep': dict(model='vanilla-relative', epochs=29)}.items()}
+        'size-tiny-6ep': dict(model=report_model('conv', 'sinusoidal'), epochs=6),
+        'size-mini-4ep': dict(model=report_model('conv', 'sinusoidal'), size='mini', epochs=4),
+        'size-small-3ep': dict(model=report_model('conv', 'sinusoidal'), size='small', epochs=3),
+        'vanilla-learned-36ep': dict(model=report_model('patch', 'learned'), epochs=36),
+        'vanilla-relative-29ep': dict(model=report_model('patch', 'relative'), epochs=29)}.items()}
 
 # %% ../nbs/07_experiments.ipynb #4dd41a61
 def export_weights(out:str|Path) -> Path:
@@ -171,10 +175,6 @@ REPORT_ACCURACY = {  # the report's Tables 4.1 ('val') and 4.2 ('val_4_2' where 
     ('conv', 'learned'): {'val': 73.54, 256: 69.89, 320: 69.73},
     ('conv', 'sinusoidal'): {'val': 77.93, 'val_4_2': 78.01, 256: 74.90, 320: 73.86},   # the two tables differ here
     ('conv', 'relative'): {'val': 80.56, 256: 76.52, 320: 75.82}}
-
-def report_model(embedding:str, pos_enc:str) -> str:
-    "The name of the report's model with this patch embedding ('patch' or 'conv') and positional encoding."
-    return list_models(family='report', embedding=embedding, pos_enc=pos_enc)[0]
 
 REPORT = {report_model(e, p): acc for (e, p), acc in REPORT_ACCURACY.items()}   # by model name
 
