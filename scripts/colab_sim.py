@@ -48,17 +48,8 @@ COLAB = ['ipywidgets>=7.7,<7.8', 'matplotlib', 'ipykernel', 'nbclient', 'nbforma
 RUNNER = r'''
 import json, sys, time, nbformat
 from nbclient import NotebookClient
-path, timeout, flags, executed = sys.argv[1], int(sys.argv[2]), set(sys.argv[3].split()), sys.argv[4]
-nb = nbformat.read(path, as_version=4)
-def directives(c):   # nbdev's: the `#| key value` lines at the top of a cell
-    for l in c.source.splitlines():
-        if not l.strip(): continue
-        if not l.startswith('#|'): break
-        if words := l[2:].replace(':', ' ').split(): yield words[0], words[1:]
-def skip(c):
-    d = dict(directives(c)) if c.cell_type == 'code' else {}
-    return bool(flags & d.keys()) or d.get('eval', [''])[0].lower() == 'false'
-nb.cells = [c for c in nb.cells if not skip(c)]
+path, timeout, executed = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+nb = nbformat.read(path, as_version=4)   # its skipped cells already left out (`kept_copy`)
 t = time.time()
 try: NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(__import__('pathlib').Path(path).parent)}}).execute()
 except Exception as e:
@@ -66,6 +57,17 @@ except Exception as e:
 nbformat.write(nb, executed)
 print(json.dumps({'ok': True, 'seconds': round(time.time() - t)}))
 '''
+
+def kept_copy(src:Path, dst:Path, flags:str):
+    "Copy notebook `src` to `dst` without the code cells nbdev-test leaves out (nbdev's own rule: skip flags, eval: false)."
+    from nbdev.process import NBProcessor
+    from nbdev.test import _skip_cell
+    nb = NBProcessor(src, rm_directives=False, process=True).nb
+    skip = _skip_cell(nb, flags.split())
+    drop = {c.id for c in nb.cells if c.cell_type == 'code' and skip(c)}
+    raw = json.loads(Path(src).read_text())
+    raw['cells'] = [c for c in raw['cells'] if c.get('id') not in drop]
+    Path(dst).write_text(json.dumps(raw, indent=1, ensure_ascii=False))
 
 def closure(names) -> set:
     "These installed distributions and everything they require (installed here), by normalized name."
@@ -146,10 +148,10 @@ def main():
     failed, stale = [], []
     for i, nb in enumerate(nbs):
         run = work/'run'/f'{i:02d}-{nb.stem}'; run.mkdir(parents=True)
-        shutil.copy(nb, run/nb.name)
+        kept_copy(nb, run/nb.name, flags)
         executed = work/'executed'/f'{i:02d}-{nb.name}'; executed.parent.mkdir(exist_ok=True)
         started = time.time()
-        out = subprocess.run([str(py), str(work/'runner.py'), str(run/nb.name), str(a.timeout), flags, str(executed)],
+        out = subprocess.run([str(py), str(work/'runner.py'), str(run/nb.name), str(a.timeout), str(executed)],
                              capture_output=True, text=True, env=env, cwd=run)
         try: r = json.loads(out.stdout.strip().splitlines()[-1])
         except (IndexError, json.JSONDecodeError): r = {'ok': False, 'seconds': 0, 'error': out.stderr[-3000:]}
