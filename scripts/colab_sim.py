@@ -37,12 +37,12 @@ things make a Jupyter kernel's outputs comparable with those of nbdev's test she
 A notebook that passes `execute_nbs.py --check` but fails here prints differently in Colab's environment (for
 instance ipywidgets 7.7, or a package version that warns) and is a finding of its own.
 """
-import argparse, functools, http.server, importlib.metadata as md, json, os, re, shutil, subprocess, sys, tempfile, threading, time, tomllib
+import argparse, functools, http.server, importlib.metadata as md, json, os, re, shutil, subprocess, sys, tempfile, threading, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from execute_nbs import compare   # the freshness check of `execute_nbs.py --check`, shared
+from execute_nbs import compare, test_cells   # the freshness check of `execute_nbs.py --check`, and nbdev's skip rule
 COLAB = ['ipywidgets>=7.7,<7.8', 'matplotlib', 'ipykernel', 'nbclient', 'nbformat', 'tqdm']
 
 RUNNER = r'''
@@ -58,12 +58,9 @@ nbformat.write(nb, executed)
 print(json.dumps({'ok': True, 'seconds': round(time.time() - t)}))
 '''
 
-def kept_copy(src:Path, dst:Path, flags:str):
-    "Copy notebook `src` to `dst` without the code cells nbdev-test leaves out (nbdev's own rule: skip flags, eval: false)."
-    from nbdev.process import NBProcessor
-    from nbdev.test import _skip_cell
-    nb = NBProcessor(src, rm_directives=False, process=True).nb
-    skip = _skip_cell(nb, flags.split())
+def kept_copy(src:Path, dst:Path):
+    "Copy notebook `src` to `dst` without the code cells nbdev-test leaves out (`execute_nbs.test_cells`: nbdev's rule)."
+    nb, skip = test_cells(src)
     drop = {c.id for c in nb.cells if c.cell_type == 'code' and skip(c)}
     raw = json.loads(Path(src).read_text())
     raw['cells'] = [c for c in raw['cells'] if c.get('id') not in drop]
@@ -143,12 +140,11 @@ def main():
         env['IN_TEST'] = '1'
         (ipython/'ipython_kernel_config.py').write_text("c.InlineBackend.figure_formats = {'retina'}\n")
     else: env.pop('IN_TEST', None)     # as in Colab
-    flags = tomllib.loads((ROOT/'pyproject.toml').read_text())['tool']['nbdev'].get('tst_flags', '')
     (work/'runner.py').write_text(RUNNER)
     failed, stale = [], []
     for i, nb in enumerate(nbs):
         run = work/'run'/f'{i:02d}-{nb.stem}'; run.mkdir(parents=True)
-        kept_copy(nb, run/nb.name, flags)
+        kept_copy(nb, run/nb.name)
         executed = work/'executed'/f'{i:02d}-{nb.name}'; executed.parent.mkdir(exist_ok=True)
         started = time.time()
         out = subprocess.run([str(py), str(work/'runner.py'), str(run/nb.name), str(a.timeout), str(executed)],

@@ -20,16 +20,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+def test_cells(path:Path):
+    "Notebook `path` as nbdev-test reads it, and nbdev's own predicate for the cells it leaves out (tst_flags, eval: false)."
+    from nbdev.process import NBProcessor
+    from nbdev.test import _skip_cell
+    from nbdev.config import get_config
+    nb = NBProcessor(path, rm_directives=False, process=True).nb
+    return nb, _skip_cell(nb, get_config().tst_flags.split())
+
 def execute(path:Path, timeout:int=600) -> tuple[dict, list, float]:
     "Run notebook `path` as nbdev-test does: (its outputs by cell id, the ids of the cells that ran, seconds)."
     from execnb.shell import CaptureShell
     from fastcore.xtras import working_directory
-    from nbdev.process import NBProcessor
-    from nbdev.test import _skip_cell
-    from nbdev.config import get_config
     os.environ['IN_TEST'] = '1'
-    nb = NBProcessor(path, rm_directives=False, process=True).nb
-    skip = _skip_cell(nb, get_config().tst_flags.split())
+    nb, skip = test_cells(path)
     shell, ran, t = CaptureShell(path), [], time.time()
     with working_directory(path.parent):
         shell.run_all(nb, exc_stop=True, preproc=skip, postproc=lambda c: ran.append(c.id), cell_timeout=timeout)
