@@ -209,8 +209,6 @@ class ModelEntry:
     fixed: dict = field(default_factory=dict)      # constructor arguments that define this name
     tags: dict = field(default_factory=dict)       # facts to select models by, e.g. family='report', embedding='conv'
     train_settings: dict = field(default_factory=dict)  # training settings the model is meant to be trained with
-    # the report's accuracies (%) of this model: 'val' and test resolutions
-    report: dict|None = None
 
 # %% ../nbs/04_rivit.ipynb #23f86595
 MODELS: dict[str, ModelEntry] = {}
