@@ -34,10 +34,11 @@ from pathlib import Path
 import torch
 import rivit.train
 from rivit.core import create_model, model_entry
-from rivit.data import get_datasets, make_loader, set_epoch, DecodedImages, DeviceLoader
+from rivit.data import get_datasets, set_epoch, DecodedImages, DeviceLoader
 from rivit.experiments import MODELS, SCALES
-from rivit.train import (TrainConfig, MultiResolutionLoss, training_loaders, make_optimizer, train_one_epoch, evaluate,
-                         evaluate_resolutions, finite)
+from rivit.config import TrainConfig
+from rivit.data import training_loaders
+from rivit.train import MultiResolutionLoss, make_optimizer, train_one_epoch, evaluate, evaluate_resolutions, finite
 from rivit.checkpoint import environment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,10 +98,10 @@ class Loaders:
 
 def build_loaders(cfg:TrainConfig, device, workers:int) -> Loaders:
     "The images decoded once (rivit-train's device pipeline) for all models; the evaluation cache at the top eval_res."
-    t, top, pin = time.perf_counter(), max(cfg.eval_res), device.type == 'cuda'
+    t, top = time.perf_counter(), max(cfg.eval_res)
     train_ds, eval_ds = get_datasets(cfg.data, cfg.train_res, sorted({*cfg.train_res, top}), cfg.download_dir, cfg.seed)
-    loader = lambda ds, train: make_loader(ds, cfg.batch_size, train, cfg.workers, cfg.seed, pin_memory=pin)  # pil only
-    train, val = training_loaders(cfg, train_ds, eval_ds, loader, device)
+    train, val = training_loaders(train_ds, eval_ds, pipeline=cfg.pipeline, train_res=cfg.train_res,
+                                  batch_size=cfg.batch_size, workers=cfg.workers, seed=cfg.seed, device=device)
     test = eval_ds[top]   # cached as training_loaders caches its validation images
     cache = DecodedImages(test.samples, test.classes, top, crop=True, workers=workers)
     test = DeviceLoader(cache, cfg.batch_size, False, (top,), device, cfg.seed)

@@ -27,7 +27,8 @@ class CheckpointError(ValueError):
 def rng_states() -> dict:
     "The state of every random generator (Python, NumPy, torch, CUDA) as tensors and numbers."
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    return {'python': random.getstate(), 'numpy': (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
+    return {'python': random.getstate(),
+            'numpy': (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
             'torch': torch.get_rng_state(), 'cuda': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
 
 def set_rng_states(s:dict):
@@ -43,29 +44,32 @@ def unwrap(model) -> nn.Module:
     return getattr(model, '_orig_mod', model)
 
 def write_file(path, write):
-    "Write `path` through `write(tmp)` to a temporary name, then rename it: the old file or the whole new one, never half."
+    "Write `path` via `write(tmp)` to a temporary name, then rename it: the old file or the whole new one, never half."
     path = Path(path); tmp = path.with_name(f'.{path.name}.tmp')
     try:
         write(tmp)
         os.replace(tmp, path)
     except BaseException as e:
         tmp.unlink(missing_ok=True)
-        if not (isinstance(e, OSError) or isinstance(e, RuntimeError) and 'write' in str(e).lower()): raise  # torch.save
-        full = e.errno in (errno.ENOSPC, errno.EDQUOT) if isinstance(e, OSError) else shutil.disk_usage(path.parent).free < 2**20
-        raise CheckpointError(f'could not write {path}{" (the disk is full)" if full else ""}: {getattr(e, "strerror", None) or e}. '
-                              f'The previous {path.name} is unchanged; free some space and rerun with --resume.') from None
+        # torch.save reports a failed write as a RuntimeError
+        if not (isinstance(e, OSError) or isinstance(e, RuntimeError) and 'write' in str(e).lower()): raise
+        full = (e.errno in (errno.ENOSPC, errno.EDQUOT) if isinstance(e, OSError)
+                else shutil.disk_usage(path.parent).free < 2**20)
+        raise CheckpointError(
+            f'could not write {path}{" (the disk is full)" if full else ""}: {getattr(e, "strerror", None) or e}. '
+            f'The previous {path.name} is unchanged; free some space and rerun with --resume.') from None
 
 def save_checkpoint(path, *, model, classes, **state):
     "Write the model's recipe and weights, `classes` and `state` (optimizer, epoch, ...) atomically (`write_file`)."
     model = unwrap(model)
-    state = {'model': model.state_dict(), 'model_class': import_path(type(model)), 'model_config': getattr(model, 'config', None),
-             'classes': list(classes), **state}
+    state = {'model': model.state_dict(), 'model_class': import_path(type(model)),
+             'model_config': getattr(model, 'config', None), 'classes': list(classes), **state}
     write_file(path, lambda tmp: torch.save(state, tmp))
 
 
 # %% ../nbs/06_checkpoint.ipynb #8b4ff57b
 def read_checkpoint(path, map_location='cpu', need=('model', 'model_config')) -> dict:
-    "The contents of a checkpoint (or weights) file, loaded as data only (`weights_only=True`); a `CheckpointError` otherwise."
+    "A checkpoint or weights file's contents, loaded as data only (`weights_only=True`); a `CheckpointError` otherwise."
     path = Path(path)
     if not path.is_file(): raise CheckpointError(f'{path} not found')
     if path.stat().st_size == 0:
@@ -73,8 +77,8 @@ def read_checkpoint(path, map_location='cpu', need=('model', 'model_config')) ->
     try: state = torch.load(path, map_location=map_location, weights_only=True)   # never unpickles code
     except Exception as e:   # torch raises UnpicklingError, RuntimeError, OSError, EOFError... for files it cannot read
         if code := re.search(r'GLOBAL ([\w.]+)', str(e)):
-            raise CheckpointError(f'{path} holds a Python object ({code[1]}), not only tensors and data: rivit never writes '
-                                  f'such a file, and loading it could run code, so it was not loaded.') from None
+            raise CheckpointError(f'{path} holds a Python object ({code[1]}), not only tensors and data: rivit never '
+                                  f'writes such a file, and loading it could run code, so it was not loaded.') from None
         raise CheckpointError(f'{path} is not a readable checkpoint ({type(e).__name__}): it is truncated, corrupt '
                               f'or another kind of file. Delete it to start again, or restore a copy.') from None
     missing = [k for k in need if not isinstance(state, dict) or k not in state]
@@ -84,13 +88,15 @@ def read_checkpoint(path, map_location='cpu', need=('model', 'model_config')) ->
 
 # %% ../nbs/06_checkpoint.ipynb #2cc8c425
 def load_model(path, map_location='cpu') -> nn.Module:
-    """A trained model from a `checkpoint.pt` or `weights.pt` written by `rivit-train`, in eval mode, with `.classes` (the class
-    folder names, index = output). Use this rather than `torch.load(path)`: the file holds the model's recipe and weights; the
-    recipe's class must be a registered one (`rebuild` looks names up, it never imports), then the weights are loaded."""
+    """A trained model from a `checkpoint.pt` or `weights.pt` written by `rivit-train`, in eval mode, with `.classes`
+    (the class folder names, index = output). Use this rather than `torch.load(path)`: the file holds the model's recipe
+    and weights; the recipe's class must be a registered one (`rebuild` looks names up, it never imports), then the
+    weights are loaded."""
     state = read_checkpoint(path, map_location)
     list_models()                             # every module of rivit's registry is imported: their classes are known
     cls = state.get('model_class') or 'RIViT' # files from before the class was recorded hold a RIViT
-    if '.' not in cls: cls = next((model_entry(n).cls for n in list_models() if model_entry(n).cls.__name__ == cls), cls)
+    if '.' not in cls:
+        cls = next((model_entry(n).cls for n in list_models() if model_entry(n).cls.__name__ == cls), cls)
     try: model = rebuild(cls, state['model_config'] or {})
     except (RebuildError, TypeError) as e: raise CheckpointError(f'cannot rebuild the model of {path}: {e}') from None
     model.load_state_dict(state['model'])
@@ -108,10 +114,11 @@ def data_fingerprint(train_ds, val_ds) -> dict:
     return {'classes': list(train_ds.classes), 'train': split(train_ds), 'val': split(val_ds)}
 
 def data_changes(saved:dict|None, now:dict) -> list[str]:
-    "What differs between two data fingerprints, in words ([] when the data is the same, or `saved` predates fingerprints)."
+    "How two data fingerprints differ, in words ([] when the data is the same, or `saved` predates fingerprints)."
     if not saved: return []
     if saved['classes'] != now['classes']:
-        gone, new = [c for c in saved['classes'] if c not in now['classes']], [c for c in now['classes'] if c not in saved['classes']]
+        gone, new = ([c for c in saved['classes'] if c not in now['classes']],
+                     [c for c in now['classes'] if c not in saved['classes']])
         what = '; '.join(filter(None, [gone and f'gone: {", ".join(gone)}', new and f'new: {", ".join(new)}']))
         return [f'the class folders differ ({what or "the same names in another order"})']
     changes = []
@@ -124,10 +131,11 @@ def data_changes(saved:dict|None, now:dict) -> list[str]:
 
 # %% ../nbs/06_checkpoint.ipynb #b20bb077
 def launcher() -> dict:
-    "How this process was started: plain Python, or torchrun with its world size and (where Linux shows it) its command line."
+    "How this process was started: plain Python, or torchrun with its world size and (on Linux) its command line."
     if 'TORCHELASTIC_RUN_ID' not in os.environ: return {'launcher': 'python', 'world_size': 1}
     info = {'launcher': 'torchrun', 'world_size': int(os.environ['WORLD_SIZE']),
-            'nproc_per_node': int(os.environ.get('LOCAL_WORLD_SIZE', 1)), 'nnodes': int(os.environ.get('GROUP_WORLD_SIZE', 1))}
+            'nproc_per_node': int(os.environ.get('LOCAL_WORLD_SIZE', 1)),
+            'nnodes': int(os.environ.get('GROUP_WORLD_SIZE', 1))}
     try: info['command'] = shlex.join(Path(f'/proc/{os.getppid()}/cmdline').read_bytes().decode().split('\0')[:-1])
     except OSError: pass  # not Linux: the reconstructed command below is all there is
     return info
@@ -152,13 +160,15 @@ def git_state(folder) -> dict:
         run = lambda *a: subprocess.run(['git', *a], cwd=folder, capture_output=True, text=True, timeout=10)
         commit = run('rev-parse', 'HEAD')
         if commit.returncode: return {}
-        return {'git_commit': commit.stdout.strip(), 'git_dirty': bool(run('status', '--porcelain', '--untracked-files=no').stdout.strip())}
+        return {'git_commit': commit.stdout.strip(),
+                'git_dirty': bool(run('status', '--porcelain', '--untracked-files=no').stdout.strip())}
     except (OSError, subprocess.SubprocessError): return {}
 
 def command_line(args:list, env:dict) -> str:
     "The command that ran: torchrun's own command line when launched by it, else the equivalent `rivit-train` command."
     if env.get('launcher') == 'torchrun':
-        return env.get('command') or f"torchrun --nnodes {env['nnodes']} --nproc_per_node {env['nproc_per_node']} -m rivit.train {shlex.join(args)}"
+        return env.get('command') or (f"torchrun --nnodes {env['nnodes']} --nproc_per_node {env['nproc_per_node']} "
+                                      f"-m rivit.train {shlex.join(args)}")
     return shlex.join(['rivit-train', *args])
 
 # %% ../nbs/06_checkpoint.ipynb #run-folder
@@ -173,11 +183,12 @@ def locked_output(out):
     try:
         out.mkdir(parents=True, exist_ok=True)
         (probe := out/'.write-test').write_bytes(b'0' * 4096); probe.unlink()
-    except OSError as e: raise ValueError(f'--out {out} is not writable ({e.strerror or e}): choose another --out') from None
+    except OSError as e:
+        raise ValueError(f'--out {out} is not writable ({e.strerror or e}): choose another --out') from None
     lock = FileLock(out/'.lock')   # an OS lock: a killed process's lock is released with it, never left stale
     try: lock.acquire(timeout=0)
-    except Timeout: raise ValueError(f'--out {out} is in use by another run (it holds {out}/.lock): wait for it to finish, '
-                                     f'or choose another --out') from None
+    except Timeout: raise ValueError(f'--out {out} is in use by another run (it holds {out}/.lock): '
+                                     f'wait for it to finish, or choose another --out') from None
     try: yield out
     finally: lock.release()
 
@@ -190,11 +201,11 @@ def prepare_output(out, *, resume:bool=False, overwrite:bool=False, need_bytes:i
         raise ValueError(f'--out {out} already holds a run ({", ".join(held)}): add --resume to continue it, '
                          f'--overwrite to replace it, or choose another --out')
     free = shutil.disk_usage(out).free
-    if free < need_bytes: raise ValueError(f'--out {out} has {free / 1e6:.0f} MB free, the run needs about {need_bytes / 1e6:.0f} MB: '
-                                           f'free space or choose another --out')
+    if free < need_bytes: raise ValueError(f'--out {out} has {free / 1e6:.0f} MB free, the run needs about '
+                                           f'{need_bytes / 1e6:.0f} MB: free space or choose another --out')
 
 def set_aside(out):
-    "For `--overwrite`: move the run in `out` into OUT/replaced/ (kept until the new run finishes); an unfinished one is dropped."
+    "For `--overwrite`: move the run in `out` to OUT/replaced/ until the new run ends; an unfinished one is dropped."
     out, files = Path(out), [f for f in (*RUN_FILES, 'weights.pt') if (Path(out)/f).exists()]
     if not files: return
     keep = out/REPLACED

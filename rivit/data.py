@@ -12,7 +12,7 @@ __all__ = ['IMAGENETTE_CLASSES', 'IMAGE_EXTENSIONS', 'IMAGENET_MEAN', 'IMAGENET_
            'DecodedImages', 'augmentation_params', 'crop_flip_rotate', 'adjust_hue', 'blend_factors', 'color_jitter',
            'normalize', 'resize', 'augment_batch', 'blend_round', 'rotate_hue', 'jitter_by_rounds',
            'standardize_levels', 'quantize', 'compiled_once', 'fused_augment_after_crop', 'CompileUnavailableError',
-           'check_compiler', 'DeviceLoader']
+           'check_compiler', 'DeviceLoader', 'training_loaders']
 
 # %% ../nbs/05_data.ipynb #5ad6c868
 import functools, math, os
@@ -417,6 +417,8 @@ def jitter_by_rounds(x, p:dict, blend=blend_round, hue=rotate_hue):
         if (i := (op == 3).nonzero().squeeze(1)).numel(): x[i] = hue(x[i], p['hue'][i])
     return x
 
+
+# %% ../nbs/05_data.ipynb #fused-code-2
 def standardize_levels(q):
     "Gray levels 0-255 (uint8 or float) -> a new ImageNet-normalized float tensor."
     mean, std = (torch.tensor(v, device=q.device)[None, :, None, None] for v in (IMAGENET_MEAN, IMAGENET_STD))
@@ -456,6 +458,8 @@ def check_compiler(device):
                                       f"({type(e).__name__}: {why}): use the eager one (fused=False, rivit-train "
                                       "--pipeline device)") from None
 
+
+# %% ../nbs/05_data.ipynb #deviceloader-code
 class DeviceLoader:
     "Batches of a `DecodedImages` cache on `device`, augmented there when training: yields what `make_loader` yields."
     def __init__(self, images:'DecodedImages', batch_size:int=64, train:bool=True, resolutions=(96, 128, 160),
@@ -485,3 +489,29 @@ class DeviceLoader:
             if not self.train: yield normalize(x), y; continue
             params = augmentation_params(self.seed, self.dataset.epoch, i, self.dataset.widths[i], self.resolutions[-1])
             yield augment_batch(x, self.dataset.transposed[i], params, self.resolutions, fused=self.fused), y
+
+# %% ../nbs/05_data.ipynb #choose-path-code
+def training_loaders(train_ds, eval_ds:dict, *, pipeline:str='device', train_res=(96, 128, 160), batch_size:int=64,
+                     workers:int|None=None, seed:int=0, device='cpu', rank:int=0, world_size:int=1) -> tuple:
+    """The training loader and {res: validation loader} at the training resolutions, on the `pipeline` path: 'pil'
+    (`make_loader`), 'device' or 'fused' (`DeviceLoader`). `batch_size` is over all `world_size` processes."""
+    device, per_rank, top = torch.device(device), batch_size // world_size, max(train_res)
+    if pipeline == 'pil':
+        loader = lambda ds, train: make_loader(ds, per_rank, train, workers, seed, rank, world_size,
+                                               pin_memory=device.type == 'cuda')
+        return loader(train_ds, True), {r: loader(eval_ds[r], False) for r in train_res}
+    n_val = len(eval_ds[train_res[0]])
+    # uint8 pixels, with room for wide images
+    need = len(train_ds) * 3 * top * top * 1.5 + n_val * 3 * sum(r * r for r in train_res)
+    free = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_AVPHYS_PAGES') if hasattr(os, 'sysconf') else math.inf
+    if need > 0.8 * free:
+        raise ValueError(f'--pipeline {pipeline} needs about {need / 1e9:.1f} GB of memory for the decoded images '
+                         f'and {free / 1e9:.1f} GB are free: use --pipeline pil (decodes every image every epoch), '
+                         f'or smaller --train-res')
+    if pipeline == 'fused': check_compiler(device)        # torch.compile works here, before any image is decoded
+    workers = workers if workers is not None else min(4, os.cpu_count() or 1)
+    cache = lambda ds, size, crop: DecodedImages(ds.samples, ds.classes, size, crop=crop, workers=workers)
+    train = DeviceLoader(cache(train_ds, top, False), per_rank, True, train_res, device, seed, rank, world_size,
+                         fused=pipeline == 'fused')
+    return train, {r: DeviceLoader(cache(eval_ds[r], r, True), per_rank, False, (r,), device, seed, rank, world_size)
+                   for r in train_res}

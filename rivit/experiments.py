@@ -9,23 +9,24 @@ __all__ = ['MODELS', 'BEYOND', 'SCALES', 'PILOTS', 'REPORT_ACCURACY', 'REPORT', 
            'report_model', 'export_weights', 'finished', 'run_changes', 'run_experiment', 'experiment_parser',
            'planned_runs', 'main', 'is_conv', 'run_file', 'pretrained', 'load_results', 'accuracy',
            'downscaled_accuracy', 'table_4_1', 'table_4_2', 'summary_table', 'baseline_table', 'difference', 'missing',
-           'predictions', 'correct', 'mcnemar', 'paired_bootstrap', 'format_test', 'verdict', 'variant_predictions',
-           'evaluate_variants', 'claim_specs', 'finished_runs', 'claims', 'claims_markdown', 'disagreement',
-           'seed_rows', 'seed_table', 'plot_accuracy_vs_resolution', 'plot_all_curves', 'machine_name', 'cost_table',
-           'run_variance', 'pooled_run_variance', 'model_difference', 'holm', 'seeds_needed', 'plot_runs',
+           'frozen', 'predictions', 'correct', 'mcnemar', 'paired_bootstrap', 'format_test', 'verdict',
+           'variant_predictions', 'evaluate_variants', 'claim_specs', 'finished_runs', 'claims', 'claims_markdown',
+           'disagreement', 'seed_rows', 'seed_table', 'plot_accuracy_vs_resolution', 'plot_all_curves', 'machine_name',
+           'cost_table', 'run_variance', 'pooled_run_variance', 'model_difference', 'holm', 'seeds_needed', 'plot_runs',
            'claims_by_verdict', 'latent_pca', 'look', 'latent_figure', 'explorer_panel', 'resolution_explorer',
            'course_answer', 'mean_accuracy', 'plot_answer']
 
 # %% ../nbs/07_experiments.ipynb #dc11ce37
-import argparse, json, math, os, re, statistics, sys
+import argparse, functools, json, math, os, re, statistics, sys
 from dataclasses import replace
+from types import MappingProxyType
 from pathlib import Path
 import torch
 import scipy.stats
 import matplotlib.pyplot as plt
 from .core import list_models, model_entry, fetch
-from .train import (TrainConfig, TrainingInterrupted, fit,
-                         format_table, config_changes, sigterm_interrupts, ERRORS)
+from .config import TrainConfig, config_changes
+from .train import TrainingInterrupted, fit, format_table, sigterm_interrupts, ERRORS
 from .checkpoint import (CheckpointError, load_model, read_checkpoint, data_changes, data_fingerprint, write_file,
                               environment)
 from .data import get_datasets, make_loader
@@ -130,10 +131,10 @@ def experiment_parser() -> argparse.ArgumentParser:
     return p
 
 def planned_runs(argv=None) -> dict:
-    """{run name: TrainConfig} of the runs a `rivit-experiments` command asks for, in order;
-    bad arguments exit in one line."""
+    """{run name: TrainConfig} of the runs a `rivit-experiments` command asks for, in order; `argv` as a list or
+    already parsed. Bad arguments exit in one line."""
     p = experiment_parser()
-    a = p.parse_args(argv)
+    a = argv if isinstance(argv, argparse.Namespace) else p.parse_args(argv)
     over = {k: v for k, v in dict(data=a.data, epochs=a.epochs, workers=a.workers).items() if v is not None}
     if a.pilots:
         unknown = [n for n in a.pilots.split(',') if n not in PILOTS]
@@ -150,8 +151,9 @@ def planned_runs(argv=None) -> dict:
 # %% ../nbs/07_experiments.ipynb #experiments-main
 def main(argv=None):
     "Entry point of `rivit-experiments`: each planned run is `fit(cfg)`, resumed if interrupted, skipped if finished."
-    overwrite = experiment_parser().parse_args(argv).overwrite
-    for name, cfg in planned_runs(argv).items():
+    args = experiment_parser().parse_args(argv)
+    overwrite = args.overwrite
+    for name, cfg in planned_runs(args).items():
         try:
             with sigterm_interrupts(): r = run_experiment(cfg, overwrite)
         except TrainingInterrupted as e:   # Ctrl-C or SIGTERM: one line; the same command resumes
@@ -233,7 +235,6 @@ def _pct(v): return f'{v:.2f}' if v is not None else '–'
 def table_4_1(results:dict, scale:str) -> str:
     """Table 4.1: validation accuracy (mean over the training resolutions), patch vs conv embedding
     per positional encoding."""
-    top = max(SCALES[scale].train_res)
     lines = ['| positional encoding | ours: patch | ours: conv | report: patch | report: conv |',
              '|---|---:|---:|---:|---:|']
     for pos in ('learned', 'sinusoidal', 'relative'):
@@ -309,9 +310,20 @@ def missing(results:dict) -> list[str]:
     return [m for m in MODELS if m not in results]
 
 # %% ../nbs/07_experiments.ipynb #paired-stats
+def frozen(v):
+    "A parsed JSON value that cannot be changed: objects as read-only mappings, arrays as tuples."
+    if isinstance(v, dict): return MappingProxyType({k: frozen(x) for k, x in v.items()})
+    return tuple(frozen(x) if isinstance(x, (dict, list)) else x for x in v) if isinstance(v, list) else v
+
+@functools.lru_cache(maxsize=256)
+def _read_frozen(path:str, stamp:tuple): return frozen(json.loads(Path(path).read_text()))
+
 def predictions(scale:str, model:str, seed:int=0, root:str|Path|None=None) -> dict:
-    "A run's predictions.json: the true `labels` and, per test resolution, every validation image's predicted class."
-    return json.loads(run_file(scale, model, 'predictions.json', seed, root).read_text())
+    """A run's predictions.json: the true `labels` and, per test resolution, every validation image's predicted class.
+    Read once (again when the file changes) and shared by every caller, so it is read-only."""
+    file = run_file(scale, model, 'predictions.json', seed, root)
+    stat = file.stat()
+    return _read_frozen(str(file), (stat.st_mtime_ns, stat.st_size))
 
 def correct(preds:dict, res:int|str, train_res=None, downscaled:bool=False) -> torch.Tensor:
     """Per image, 1.0 if the prediction at `res` is right (or the mean over `train_res` for res='val'):
@@ -496,7 +508,7 @@ def seed_table(rows:list[dict]) -> str:
     """`seed_rows` as a Markdown table; a model whose two seeds have not both finished shows *not run*
     and nothing to compare."""
     seeds, top = rows[0]['seeds'], rows[0]['res']
-    lines = [f'| model | ' + ' | '.join(f'seed {s}: val' for s in seeds)
+    lines = ['| model | ' + ' | '.join(f'seed {s}: val' for s in seeds)
              + f' | seed {seeds[1]} − seed {seeds[0]} [95% interval] '
                f'| images whose predicted class differs between the seeds ({top} px) |',
              '|---|' + '---:|' * (len(seeds) + 2)]
@@ -714,8 +726,8 @@ def resolution_explorer(model, paths, classes:list[str], resolutions=range(64, 3
 def course_answer(scale:str='cpu', groups=None) -> str:
     """The course's question as Markdown, for every model with finished runs: which hold their accuracy at twice the
     training resolution, which beat resizing the image down, and the most accurate way to classify the larger image.
-    Each group's claims are decided as its own table decides them (the report's six, chapters 9-11, FlexiViT)."""
-    groups = groups or (MODELS, BEYOND, list_models(chapter=12))
+    Each group's claims are decided as its own table decides them (the report's six, chapters 9-11, FlexiViT, RoPE)."""
+    groups = groups or (MODELS, BEYOND, list_models(chapter=12), list_models(chapter=13))
     every, at2, top = ([r for g in groups for r in claims(scale, models=g)], REPORT_RES[scale][320],
                        max(SCALES[scale].train_res))
     models = [m for g in groups for m in g]
@@ -746,7 +758,8 @@ def mean_accuracy(runs:list, downscaled:bool=False) -> dict:
 def plot_answer(scale:str='cpu', groups=None):
     """The course's answer as one figure: each model's accuracy against test resolution, the mean over its runs, on
     the image as it is (solid) and resized down to the largest training resolution first (dotted)."""
-    groups = groups or {"the report's six": MODELS, 'chapters 9-12': BEYOND + list_models(chapter=12)}
+    groups = groups or {"the report's six": MODELS,
+                        'chapters 9-13': BEYOND + list_models(chapter=12) + list_models(chapter=13)}
     train, at2 = SCALES[scale].train_res, REPORT_RES[scale][320]
     fig, axs = plt.subplots(len(groups), 1, figsize=(7, 4.3 * len(groups)), sharey=True, squeeze=False)
     for ax, (title, models) in zip(axs[:, 0], groups.items()):

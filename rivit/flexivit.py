@@ -18,6 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
+from fastcore.basics import patch
 from .configurable import Configurable
 from .vit import ViT, LearnedPositionalEncoding
 from .core import ChecksImages, check_images, documented, register_model, VIT_SIZES
@@ -154,38 +155,43 @@ class FlexiViT(ChecksImages, ViT):
         self.in_channels, self.image_size, self.reference_grid = in_channels, image_size, reference
         self.train_patch_sizes, self.eval_patch = sizes, eval_patch
 
-    def patch_and_grid(self, height:int, width:int, patch_size:int|None=None) -> tuple:
-        """(patch, grid) for a height×width image: `patch_size` if given, else a random training size
-        or the `eval_patch` policy. grid None: the nearest."""
-        if patch_size is not None: return patch_size, None
-        if self.training:
-            fits = [p for p in self.train_patch_sizes if p <= min(height, width)]
-            if not fits:
-                raise ValueError(f'no training patch size {self.train_patch_sizes} fits a {height}×{width} image: '
-                                 f'train on images of at least {min(self.train_patch_sizes)} px.')
-            # torch's global generator: seeded and checkpointed by the trainer
-            return fits[torch.randint(len(fits), ()).item()], None
-        check_eval_patch(self.eval_patch)
-        base, side = self.patch_embed.patch_size, math.sqrt(height * width)   # the base patch, the image's mean side
-        # 'scaled' up to the reference resolution: as 'fixed'
-        if self.eval_patch == 'fixed' or side <= self.image_size: return base, None
-        g = self.reference_grid[0]                                             # the (square) reference grid
-        grid = nearest_whole(g * height / side), nearest_whole(g * width / side)
-        # never below the base patch (possible only if image_size is no multiple of it)
-        return max(base, nearest_whole(side / g)), grid
 
-    def forward_features(self, images, patch_size:int|None=None):
-        "All tokens after the last block, class token first: (B, 1 + gh·gw, dim)."
-        p, grid = self.patch_and_grid(*images.shape[-2:], patch_size)
-        # chapter 1's transformer on the (B, gh, gw, dim) token grid
-        return self.forward_grid(self.patch_embed(images, p, grid))
+# %% ../nbs/12_flexivit.ipynb #flexi-methods
+@patch
+def patch_and_grid(self:FlexiViT, height:int, width:int, patch_size:int|None=None) -> tuple:
+    """(patch, grid) for a height×width image: `patch_size` if given, else a random training size
+    or the `eval_patch` policy. grid None: the nearest."""
+    if patch_size is not None: return patch_size, None
+    if self.training:
+        fits = [p for p in self.train_patch_sizes if p <= min(height, width)]
+        if not fits:
+            raise ValueError(f'no training patch size {self.train_patch_sizes} fits a {height}×{width} image: '
+                             f'train on images of at least {min(self.train_patch_sizes)} px.')
+        # torch's global generator: seeded and checkpointed by the trainer
+        return fits[torch.randint(len(fits), ()).item()], None
+    check_eval_patch(self.eval_patch)
+    base, side = self.patch_embed.patch_size, math.sqrt(height * width)   # the base patch, the image's mean side
+    # 'scaled' up to the reference resolution: as 'fixed'
+    if self.eval_patch == 'fixed' or side <= self.image_size: return base, None
+    g = self.reference_grid[0]                                             # the (square) reference grid
+    grid = nearest_whole(g * height / side), nearest_whole(g * width / side)
+    # never below the base patch (possible only if image_size is no multiple of it)
+    return max(base, nearest_whole(side / g)), grid
 
-    def forward(self, images,                 # (B, C, H, W) float
-                # a patch size for this call (default: drawn in training, `eval_patch` in evaluation)
-                patch_size:int|None=None):
-        "Logits (B, num_classes); checks the batch first, as every model of the course does."
-        check_images(images, self.in_channels, self.min_size, self.display_name, self.head.weight.dtype)
-        return self.head(self.forward_features(images, patch_size)[:, 0])   # classify from the class token
+@patch
+def forward_features(self:FlexiViT, images, patch_size:int|None=None):
+    "All tokens after the last block, class token first: (B, 1 + gh·gw, dim)."
+    p, grid = self.patch_and_grid(*images.shape[-2:], patch_size)
+    # chapter 1's transformer on the (B, gh, gw, dim) token grid
+    return self.forward_grid(self.patch_embed(images, p, grid))
+
+@patch
+def forward(self:FlexiViT, images,          # (B, C, H, W) float
+            # a patch size for this call (default: drawn in training, `eval_patch` in evaluation)
+            patch_size:int|None=None):
+    "Logits (B, num_classes); checks the batch first, as every model of the course does."
+    check_images(images, self.in_channels, self.min_size, self.display_name, self.head.weight.dtype)
+    return self.head(self.forward_features(images, patch_size)[:, 0])   # classify from the class token
 
 # %% ../nbs/12_flexivit.ipynb #6ceeb847
 def flexivit_geometry(train_res, patch_size:int, latent_size:int) -> dict:

@@ -8,11 +8,11 @@ Docs: https://rivit-course.github.io/rivit/pit.html.md"""
 __all__ = ['PIT_SIZES', 'TokenPooling', 'PiT']
 
 # %% ../nbs/09_pit.ipynb #a08ed175
-import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
+from fastcore.basics import patch
 from .configurable import Configurable
 from .vit import TransformerBlock, PositionalEncoding
 from .core import ChecksImages, make_patch_embedding, make_positional_encoding, documented, register_model
@@ -79,17 +79,21 @@ class PiT(ChecksImages, Configurable, nn.Module):
         self.norm, self.head = nn.LayerNorm(dims[-1]), nn.Linear(dims[-1], num_classes)
         nn.init.trunc_normal_(self.cls_token, std=0.02)
 
-    def forward_features(self, images, return_grids:bool=False):
-        """All tokens after the last stage, class token first: (B, 1 + N_last, dims[-1]); with `return_grids`, also
-        every stage's grid."""
-        x = self.pos_enc(self.patch_embed(images))                            # (B, gh, gw, dims[0])
-        grid, grids = tuple(x.shape[1:3]), []
-        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), rearrange(x, 'b h w d -> b (h w) d')], dim=1)
-        for i, blocks in enumerate(self.stages):
-            grids.append(grid)
-            for block in blocks: x = block(x, grid=grid)                       # (B, 1 + gh*gw, dims[i])
-            if i < len(self.pools): x, grid = self.pools[i](x, grid)           # (B, 1 + ⌈gh/2⌉⌈gw/2⌉, dims[i+1])
-        return (self.norm(x), grids) if return_grids else self.norm(x)
+
+# %% ../nbs/09_pit.ipynb #pit-forward
+@patch
+def forward_features(self:PiT, images, return_grids:bool=False):
+    """All tokens after the last stage, class token first: (B, 1 + N_last, dims[-1]); with `return_grids`, also
+    every stage's grid."""
+    x = self.pos_enc(self.patch_embed(images))                            # (B, gh, gw, dims[0])
+    grid, grids = tuple(x.shape[1:3]), []
+    x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), rearrange(x, 'b h w d -> b (h w) d')], dim=1)
+    for i, blocks in enumerate(self.stages):
+        grids.append(grid)
+        for block in blocks: x = block(x, grid=grid)                       # (B, 1 + gh*gw, dims[i])
+        # (B, 1 + ⌈gh/2⌉⌈gw/2⌉, dims[i+1])
+        if i < len(self.pools): x, grid = self.pools[i](x, grid)
+    return (self.norm(x), grids) if return_grids else self.norm(x)
 
 # %% ../nbs/09_pit.ipynb #ddb88d41
 PIT_SIZES = {'tiny':  dict(dims=(32, 64, 128), depths=(2, 1, 1), heads=(1, 2, 4)),

@@ -133,8 +133,8 @@ RELATIVE_SCORES = {'table': table_scores, 'pairs': pair_scores}
 # %% ../nbs/03_positional_encodings.ipynb #5518893c
 def relative_method(q_shape,         # (B, heads, N, head_dim) of the queries
                     num_offsets:int): # M, rows of the relative table
-    """'pairs' if it needs no more FLOPs (N <= M) and no more memory (N·N·head_dim <= B·heads·N·M) than 'table', else
-    'table'."""
+    """'pairs' if it needs no more FLOPs (N <= M) and no more memory (N·N·head_dim <= B·heads·N·M) than 'table',
+    else 'table'."""
     B, H, N, d = q_shape
     fewer_flops = N <= num_offsets                       # B·heads·N·N·d vs B·heads·N·M·d multiply-adds
     less_memory = N * N * d <= B * H * N * num_offsets   # r (N, N, d) vs scores (B, heads, N, M)

@@ -7,19 +7,15 @@ Docs: https://rivit-course.github.io/rivit/train.html.md"""
 # %% auto #0
 __all__ = ['EVAL_CHUNK', 'ERRORS', 'distillation_loss', 'MultiResolutionLoss', 'warmup_cosine', 'NonFiniteLossError', 'autocast',
            'is_main', 'reduce_sum', 'gather_in_order', 'train_one_epoch', 'evaluate', 'evaluate_resolutions',
-           'end_with_launcher', 'setup_distributed', 'TrainConfig', 'field_help', 'resolutions', 'config_parser',
-           'to_args', 'TrainingInterrupted', 'PeakMemory', 'eval_memory', 'free_memory', 'check_resolutions',
-           'check_resume', 'config_changes', 'finite', 'plot_history', 'prepare_run', 'make_optimizer', 'restore',
-           'training_loaders', 'fit', 'train_epochs', 'run_epoch', 'finish', 'parse_args', 'run_config', 'format_table',
-           'sigterm_interrupts', 'say', 'main']
+           'end_with_launcher', 'setup_distributed', 'TrainingInterrupted', 'PeakMemory', 'eval_memory', 'free_memory',
+           'check_resolutions', 'check_resume', 'finite', 'plot_history', 'prepare_run', 'make_optimizer', 'restore',
+           'fit', 'train_epochs', 'run_epoch', 'finish', 'format_table', 'sigterm_interrupts', 'say', 'main']
 
 # %% ../nbs/06_train.ipynb #bd293e79
-import argparse, ast, copy, inspect, io, json, linecache, math, os, random, shutil, signal
-import sys, threading, time, tokenize, types, weakref
+import copy, json, math, os, random, shutil, signal, sys, threading, time, weakref
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, fields, asdict
+from dataclasses import asdict
 from pathlib import Path
-from typing import ClassVar
 import numpy as np
 import torch
 import torch.nn as nn
@@ -34,9 +30,10 @@ from .checkpoint import (CheckpointError, rng_states, set_rng_states, unwrap, wr
                               read_checkpoint, data_fingerprint, data_changes, environment, command_line, RUN_FILES,
                               REPLACED, locked_output, prepare_output, set_aside)
 from .vit import PatchEmbedding
-from .core import DEFAULT_MODEL, create_model, model_entry, list_models
+from .core import create_model, list_models
+from .config import TrainConfig, to_args, config_changes, parse_args, run_config
 from .data import (get_datasets, make_loader, set_epoch, eval_transform, check_image_files, ImageFolderDataset,
-                        DecodedImages, DeviceLoader, progress, CorruptImageError, DownloadError, CompileUnavailableError, check_compiler)
+                        training_loaders, progress, CorruptImageError, DownloadError, CompileUnavailableError)
 
 # %% ../nbs/06_train.ipynb #e8026034
 def distillation_loss(student_logits, teacher_logits):
@@ -45,7 +42,8 @@ def distillation_loss(student_logits, teacher_logits):
                     log_target=True, reduction='batchmean')
 
 class MultiResolutionLoss:
-    "Cross-entropy at every resolution (the loop averages them); with `distill` > 0 each resolution also learns from the next higher one."
+    """Cross-entropy at every resolution (the loop averages them); with `distill` > 0 each resolution also learns from
+    the next higher one."""
     def __init__(self, label_smoothing:float=0., distill:float=0.):
         self.label_smoothing, self.distill = label_smoothing, distill
 
@@ -94,10 +92,13 @@ def gather_in_order(items:list) -> list:
     return [shards[i % len(shards)][i // len(shards)] for i in range(sum(map(len, shards)))]
 
 # %% ../nbs/06_train.ipynb #0d606a3b
-def train_one_epoch(model, loader, optimizer, scheduler, device, *, loss_fn=None, scaler=None, amp=True, grad_clip=0., desc='train'):
-    "One epoch of multi-resolution training, one optimizer step per batch; returns mean cross-entropy and accuracy over resolutions."
+def train_one_epoch(model, loader, optimizer, scheduler, device, *, loss_fn=None, scaler=None, amp=True, grad_clip=0.,
+                    desc='train'):
+    """One epoch of multi-resolution training, one optimizer step per batch; returns mean cross-entropy and accuracy
+    over resolutions."""
     model.train()   # a progress bar on the first process only
-    loss_fn, total = loss_fn or MultiResolutionLoss(), torch.zeros(3, dtype=torch.float64)  # cross-entropy sum, correct, count
+    # cross-entropy sum, correct, count
+    loss_fn, total = loss_fn or MultiResolutionLoss(), torch.zeros(3, dtype=torch.float64)
     for step, (xs, y) in enumerate(bar := progress(loader, show=is_main(), desc=desc, leave=False)):
         y, previous, order = y.to(device, non_blocking=True), None, loss_fn.order(len(xs))
         for n, i in enumerate(order):   # DDP: exchange gradients once, after the last resolution
@@ -107,25 +108,31 @@ def train_one_epoch(model, loader, optimizer, scheduler, device, *, loss_fn=None
                 loss, ce = loss_fn(logits, y, previous)
             previous = logits.detach()
             (scaler.scale(loss / len(xs)) if scaler else loss / len(xs)).backward()
-            total += torch.tensor([ce.item() * len(y), (logits.argmax(-1) == y).sum().item(), len(y)], dtype=torch.float64)
+            total += torch.tensor([ce.item() * len(y), (logits.argmax(-1) == y).sum().item(), len(y)],
+                                  dtype=torch.float64)
         if scaler: scaler.unscale_(optimizer)
-        norm = nn.utils.clip_grad_norm_(model.parameters(), grad_clip or math.inf)   # the norm, clipped if grad_clip > 0
+        # the norm, clipped if grad_clip > 0
+        norm = nn.utils.clip_grad_norm_(model.parameters(), grad_clip or math.inf)
         if not math.isfinite(ce.item() if scaler else norm.item()):  # AMP's scaler skips overflowing steps itself
-            raise NonFiniteLossError(f'the loss became {ce.item():.4g} and the gradient norm {norm.item():.4g} at step {step + 1}')
+            raise NonFiniteLossError(f'the loss became {ce.item():.4g} and the gradient norm {norm.item():.4g} '
+                                     f'at step {step + 1}')
         if scaler: scaler.step(optimizer); scaler.update()
         else: optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         scheduler.step()
-        bar.set_postfix(loss=f'{total[0] / total[2]:.3f}', acc=f'{total[1] / total[2]:.3f}', lr=f'{scheduler.get_last_lr()[0]:.1e}')
+        bar.set_postfix(loss=f'{total[0] / total[2]:.3f}', acc=f'{total[1] / total[2]:.3f}',
+                        lr=f'{scheduler.get_last_lr()[0]:.1e}')
     loss_sum, correct, count = reduce_sum(*total.tolist(), device=device)
     return loss_sum / count, correct / count
 
 # %% ../nbs/06_train.ipynb #3ff058fa
-EVAL_CHUNK = 64   # images per forward pass in evaluation, whatever the batch size: its peak memory does not grow with it
+# images per forward pass in evaluation, whatever the batch size: its peak memory does not grow with it
+EVAL_CHUNK = 64
 
 @torch.no_grad()
 def evaluate(model, loader, device, amp=True, chunk:int=EVAL_CHUNK):
-    "Cross-entropy, accuracy and the predicted class of every image (dataset order) of `model` on `loader`, over all processes."
+    """Cross-entropy, accuracy and the predicted class of every image (dataset order) of `model` on `loader`, over all
+    processes."""
     model.eval()
     loss_sum, preds = 0., []
     for x, y in loader:
@@ -136,7 +143,8 @@ def evaluate(model, loader, device, amp=True, chunk:int=EVAL_CHUNK):
             preds.append(logits.argmax(-1).cpu())
     preds = torch.cat(preds).tolist()
     labels = [label for _, label in (loader.dataset.samples[i] for i in loader.sampler)]
-    loss_sum, correct, count = reduce_sum(loss_sum, sum(p == l for p, l in zip(preds, labels)), len(preds), device=device)
+    loss_sum, correct, count = reduce_sum(loss_sum, sum(p == l for p, l in zip(preds, labels)), len(preds),
+                                          device=device)
     return loss_sum / count, correct / count, gather_in_order(preds)
 
 def evaluate_resolutions(model, loaders:dict, device, amp=True) -> tuple[list[dict], dict]:
@@ -167,126 +175,21 @@ def setup_distributed():
     return rank, world_size, device
 
 
-# %% ../nbs/06_train.ipynb #d5a2905a
-@dataclass
-class TrainConfig:
-    "Everything a training run depends on. Each field is a `rivit-train` option; the comment beside it is the option's help."
-    model: str = DEFAULT_MODEL            # a registered model name: see --list-models
-    data: str = 'sample'                  # 'sample' (shipped with rivit), 'imagenette' (download, 320 px) or an ImageFolder path
-    epochs: int = 5                       # passes over the training set
-    train_res: tuple = (96, 128, 160)     # training resolutions in px, comma-separated: every image at each, every step
-    eval_res: tuple = (96, 128, 160, 256, 320)  # test resolutions in px, comma-separated, evaluated after training
-    batch_size: int = 32                  # images per step, over all processes
-    size: str = 'auto'                    # size preset (tiny, small, base), or auto: tiny on the sample, base otherwise
-    patch_size: int = 8                   # pixels per patch side (models with plain patches)
-    latent_size: int = 64                 # side of the conv stem's pooled latent map: (latent_size/4)² tokens
-    lr: float = 1e-3                      # peak learning rate of AdamW
-    weight_decay: float = 0.05            # AdamW's decoupled weight decay
-    warmup_epochs: float = 1.0            # epochs of linear warm-up before the cosine decay to 0
-    label_smoothing: float = 0.1          # label smoothing of the cross-entropy
-    grad_clip: float = 1.0                # largest gradient norm; 0 disables clipping
-    distill: float = 0.                   # self-distillation weight (chapter 11): each resolution learns from the next higher one
-    seed: int = 0                         # seeds initialization, shuffling and augmentations
-    pipeline: str = 'device'              # device: decode every image once, augment batches on the training device (chapter 5); fused: the same, its jitter compiled (torch.compile); pil: per image, in workers
-    workers: int|None = None              # DataLoader workers per process (default: min(4, cores))
-    amp: bool = True                      # mixed precision on CUDA (no effect on CPU)
-    compile: bool = False                 # torch.compile the model (CUDA)
-    download_dir: str = 'data'            # where --data imagenette is downloaded
-    out: str|None = None                  # output folder (default: runs/MODEL-DATA)
-
-    RESUME_MAY_CHANGE: ClassVar[tuple] = ('workers', 'compile', 'download_dir', 'out')
-    BEFORE_IT_EXISTED: ClassVar[dict] = {'pipeline': 'pil'}   # what a checkpoint from before a setting existed ran with, if not the default
-
-    def __post_init__(self):
-        self.train_res, self.eval_res = tuple(self.train_res), tuple(self.eval_res)
-        if self.out is None: self.out = f'runs/{self.model}-{Path(self.data).name}'
-
-    def size_name(self) -> str:
-        "The size preset: `size`, where auto means tiny on the shipped sample and base otherwise."
-        return self.size if self.size != 'auto' else ('tiny' if self.data == 'sample' else 'base')
-
-# %% ../nbs/06_train.ipynb #66d89771
-def _check(cfg:'TrainConfig'):
-    def bad(name, why): raise ValueError(f"--{name.replace('_', '-')} {why}")
-    entry = model_entry(cfg.model)                                    # an unknown name lists the registered ones
-    if cfg.size_name() not in entry.sizes: bad('size', f'must be one of {", ".join(entry.sizes)} or auto for {cfg.model}, got {cfg.size!r}')
-    for name in ('train_res', 'eval_res'):
-        res = getattr(cfg, name)
-        if not res or any(r < 1 for r in res): bad(name, f'needs positive resolutions in pixels, got {",".join(map(str, res)) or "none"}')
-        if len(set(res)) < len(res): bad(name, f'lists a resolution twice: {",".join(map(str, res))}')
-    for name, low in [('epochs', 1), ('batch_size', 1), ('patch_size', 1), ('latent_size', 4)]:
-        if getattr(cfg, name) < low: bad(name, f'must be at least {low}, got {getattr(cfg, name)}')
-    if cfg.workers is not None and cfg.workers < 0: bad('workers', f'must be 0 or more, got {cfg.workers}')
-    if cfg.pipeline not in ('device', 'fused', 'pil'): bad('pipeline', f'must be device, fused or pil, got {cfg.pipeline!r}')
-    for name, low, high in [('lr', 0, math.inf), ('weight_decay', 0, math.inf), ('warmup_epochs', 0, math.inf),
-                            ('label_smoothing', 0, 1), ('grad_clip', 0, math.inf), ('distill', 0, math.inf)]:
-        v = getattr(cfg, name)
-        if not (math.isfinite(v) and low <= v < high and (v > 0 or name != 'lr')):
-            bad(name, f'must be a number in [{low}, {high}){" above 0" if name == "lr" else ""}, got {v}')
-TrainConfig.check = _check
-
-# %% ../nbs/06_train.ipynb #64f053a0
-def field_help(cls) -> dict:
-    "{field: the comment beside it} for dataclass `cls`, read from its source."
-    try: source = inspect.getsource(cls)
-    except (OSError, TypeError):   # defined in a notebook: read the cell that defined one of its methods
-        method = next(f for f in vars(cls).values() if inspect.isfunction(f))
-        source = ''.join(linecache.getlines(method.__code__.co_filename))
-    node = next(n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ClassDef) and n.name == cls.__name__)
-    comments = {t.start[0]: t.string.lstrip('#').strip() for t in tokenize.generate_tokens(io.StringIO(source).readline)
-                if t.type == tokenize.COMMENT}
-    return {n.target.id: comments.get(n.end_lineno, '') for n in node.body if isinstance(n, ast.AnnAssign)}
-
-def resolutions(text:str) -> tuple:
-    "Parse '96,128,160' into (96, 128, 160)."
-    try: return tuple(int(v) for v in text.split(','))
-    except ValueError: raise argparse.ArgumentTypeError(f'expected comma-separated whole numbers such as 96,128,160, got {text!r}') from None
-
-def _kind(annotation):  # int|None -> int
-    args = [a for a in getattr(annotation, '__args__', ()) if a is not type(None)] if isinstance(annotation, types.UnionType) else []
-    return args[0] if args else annotation
-
-# %% ../nbs/06_train.ipynb #e7e4e9eb
-def config_parser(cls=TrainConfig, **kwargs) -> argparse.ArgumentParser:
-    "An argparse parser with one option per field of dataclass `cls`; an option that is not given is absent from the result."
-    p, helps = argparse.ArgumentParser(**kwargs), field_help(cls)
-    for f in fields(cls):
-        kind, flag = _kind(f.type), '--' + f.name.replace('_', '-')
-        shown = ('on' if f.default else 'off') if kind is bool else ','.join(map(str, f.default)) if kind is tuple else f.default
-        text = helps[f.name] + (f' (default: {shown})' if f.default is not None else '')
-        if kind is bool: p.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=text)
-        elif kind in (int, float, str, tuple):
-            p.add_argument(flag, type=resolutions if kind is tuple else kind, default=argparse.SUPPRESS, help=text,
-                           metavar='PX,PX' if kind is tuple else f.name.split('_')[-1].upper())
-        else: raise TypeError(f'{cls.__name__}.{f.name}: no command-line form for {f.type}')
-    return p
-
-def to_args(cfg) -> list[str]:
-    "The command-line arguments that reproduce dataclass `cfg` (the settings that differ from the defaults, and `--out`)."
-    args = []
-    for f in fields(cfg):
-        v, flag, kind = getattr(cfg, f.name), '--' + f.name.replace('_', '-'), _kind(f.type)
-        if v == f.default and f.name != 'out': continue
-        if kind is bool: args.append(flag if v else '--no-' + flag[2:])
-        elif kind is tuple: args += [flag, ','.join(map(str, v))]
-        elif kind in (int, float, str) and v is not None: args += [flag, str(v)]
-        else: raise TypeError(f'cannot write {f.name}={v!r} as a command-line argument')
-    return args
-
 # %% ../nbs/06_train.ipynb #e7f662f0
 class TrainingInterrupted(KeyboardInterrupt):
-    "Ctrl-C, SIGTERM or another KeyboardInterrupt during `fit`; `epoch` is the last epoch saved in `checkpoint` (0: none)."
+    "Ctrl-C, SIGTERM or another KeyboardInterrupt in `fit`; `epoch` is the last epoch saved in `checkpoint` (0: none)."
     def __init__(self, epoch:int, out, evaluating:bool=False):
         self.epoch, self.checkpoint, self.evaluating = epoch, Path(out)/'checkpoint.pt', evaluating
-        if not epoch: message = 'interrupted before the first epoch was saved: nothing to resume; run the same command to start over'
-        elif evaluating: message = (f'interrupted in the final evaluation, after epoch {epoch}: rerun with --resume to evaluate '
-                                    f'the trained model in {self.checkpoint}')
+        if not epoch: message = ('interrupted before the first epoch was saved: nothing to resume; run the same '
+                                 'command to start over')
+        elif evaluating: message = (f'interrupted in the final evaluation, after epoch {epoch}: rerun with --resume '
+                                    f'to evaluate the trained model in {self.checkpoint}')
         else: message = f'interrupted after epoch {epoch}: rerun with --resume to continue from {self.checkpoint}'
         super().__init__(message)
 
 # %% ../nbs/06_train.ipynb #0e1f2a04
 class PeakMemory(TorchDispatchMode):
-    "Counts the bytes of the tensors that ops create (views excluded) and the peak held at once; works on the meta device."
+    "Counts the bytes of tensors that ops create (views excluded) and the peak held at once; works on the meta device."
     def __init__(self): super().__init__(); self.live = self.peak = 0
     def _free(self, n): self.live -= n
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
@@ -300,7 +203,8 @@ class PeakMemory(TorchDispatchMode):
 def eval_memory(model, res:int, images:int=EVAL_CHUNK) -> int:
     "Bytes to evaluate `images` images at `res` px: weights plus the peak of a forward pass traced on the meta device."
     meta = copy.deepcopy(unwrap(model)).to('meta').eval()   # shapes only: nothing is computed or allocated
-    with torch.no_grad(), PeakMemory() as m: meta(torch.empty(images, getattr(model, 'in_channels', 3), res, res, device='meta'))
+    with torch.no_grad(), PeakMemory() as m:
+        meta(torch.empty(images, getattr(model, 'in_channels', 3), res, res, device='meta'))
     return m.peak + sum(p.numel() * p.element_size() for p in model.parameters())
 
 def free_memory(device) -> float:
@@ -311,19 +215,22 @@ def free_memory(device) -> float:
 
 # %% ../nbs/06_train.ipynb #0e1f2a05
 def check_resolutions(cfg:'TrainConfig', model, device, per_rank:int):
-    "Every resolution is one the model takes whole (at least its smallest input; a multiple of plain patches) and can evaluate."
+    """Every resolution is one the model takes whole (at least its smallest input; a multiple of plain patches) and
+    can evaluate."""
     embed = getattr(model, 'patch_embed', None)
     for name in ('train_res', 'eval_res'):
         flag, res = '--' + name.replace('_', '-'), getattr(cfg, name)
-        if min(res) < model.min_size: raise ValueError(f"{flag} {min(res)} px is below {cfg.model}'s smallest input, {model.min_size} px")
+        if min(res) < model.min_size:
+            raise ValueError(f"{flag} {min(res)} px is below {cfg.model}'s smallest input, {model.min_size} px")
         if isinstance(embed, PatchEmbedding) and (odd := [r for r in res if r % embed.patch_size]):
             r, p = odd[0], embed.patch_size
-            raise ValueError(f'{flag} {r} px is not a multiple of the {p} px patches: {cfg.model} would see only {r // p * p} px '
-                             f'of it; use {r // p * p} or {(r // p + 1) * p}')
+            raise ValueError(f'{flag} {r} px is not a multiple of the {p} px patches: {cfg.model} would see only '
+                             f'{r // p * p} px of it; use {r // p * p} or {(r // p + 1) * p}')
     res, images = max(cfg.eval_res), min(EVAL_CHUNK, per_rank)
     if (need := eval_memory(model, res, images)) > 0.9 * (free := free_memory(device)):
-        raise ValueError(f'--eval-res {res} px needs about {need / 1e9:.1f} GB to evaluate {cfg.model} ({images} images at a time) '
-                         f'and {device.type} has {free / 1e9:.1f} GB free: lower --eval-res')
+        raise ValueError(f'--eval-res {res} px needs about {need / 1e9:.1f} GB to evaluate {cfg.model} '
+                         f'({images} images at a time) and {device.type} has {free / 1e9:.1f} GB free: '
+                         f'lower --eval-res')
 
 def check_resume(state:dict, cfg:'TrainConfig', data:dict, world_size:int, ckpt:Path):
     "A checkpoint resumes only the run it belongs to: the same settings, the same data, the same number of processes."
@@ -335,17 +242,10 @@ def check_resume(state:dict, cfg:'TrainConfig', data:dict, world_size:int, ckpt:
         raise CheckpointError(f'{ckpt} was trained on other data: {"; ".join(changed)}. Resume with the data it was '
                               f'trained on, or start a new run with another --out (or --overwrite)')
     if (before := state.get('sittings', [{}])[-1].get('processes', 1)) != world_size:
-        raise CheckpointError(f'{ckpt} was trained by {before} process(es) and this run has {world_size}: the resumed run would not '
-                              f'end with the same weights. Resume with {before} (torchrun --nproc_per_node {before}), or start a new run')
+        raise CheckpointError(f'{ckpt} was trained by {before} process(es) and this run has {world_size}: the resumed '
+                              f'run would not end with the same weights. Resume with {before} '
+                              f'(torchrun --nproc_per_node {before}), or start a new run')
 
-
-# %% ../nbs/06_train.ipynb #f127028a
-def config_changes(saved:dict, cfg:'TrainConfig') -> dict:
-    "{setting: (checkpoint's value, this run's)} for the settings that differ and may not change on resume."
-    plain = lambda v: list(v) if isinstance(v, tuple) else v
-    now, defaults = {k: plain(v) for k, v in asdict(cfg).items()}, asdict(TrainConfig())
-    old = lambda k: plain(saved.get(k, TrainConfig.BEFORE_IT_EXISTED.get(k, defaults[k])))   # a checkpoint from before a setting existed
-    return {k: (old(k), v) for k, v in now.items() if k not in TrainConfig.RESUME_MAY_CHANGE and old(k) != v}
 
 # %% ../nbs/06_train.ipynb #cf494cfa
 def finite(x):
@@ -368,9 +268,13 @@ def plot_history(history:list, title:str=''):
 
 # %% ../nbs/06_train.ipynb #b05eaa06
 def prepare_run(cfg:'TrainConfig', resume:bool, overwrite:bool, rank:int, world_size:int, device):
-    "Every check before the first step; returns the datasets, the model (on `device`), the checkpoint to resume (or None), the data's fingerprint."
-    if cfg.batch_size % world_size: raise ValueError(f'--batch-size {cfg.batch_size} must be divisible by the number of processes ({world_size})')
-    train_ds, eval_ds = get_datasets(cfg.data, cfg.train_res, sorted({*cfg.train_res, *cfg.eval_res}), cfg.download_dir, cfg.seed)
+    """Every check before the first step; returns the datasets, the model (on `device`), the checkpoint to resume (or
+    None), the data's fingerprint."""
+    if cfg.batch_size % world_size:
+        raise ValueError(f'--batch-size {cfg.batch_size} must be divisible '
+                         f'by the number of processes ({world_size})')
+    train_ds, eval_ds = get_datasets(cfg.data, cfg.train_res, sorted({*cfg.train_res, *cfg.eval_res}), cfg.download_dir,
+                                     cfg.seed)
     if len(train_ds) < cfg.batch_size:
         raise ValueError(f'{len(train_ds)} training images give no full batch of {cfg.batch_size}: lower --batch-size')
     model = create_model(cfg.model, cfg.size_name(), num_classes=len(train_ds.classes), train_res=cfg.train_res,
@@ -378,11 +282,13 @@ def prepare_run(cfg:'TrainConfig', resume:bool, overwrite:bool, rank:int, world_
     check_resolutions(cfg, model, device, cfg.batch_size // world_size)
     data, state, ckpt = data_fingerprint(train_ds, eval_ds[cfg.eval_res[0]]), None, Path(cfg.out)/'checkpoint.pt'
     if resume and ckpt.exists():
-        state = read_checkpoint(ckpt, device, need=('model', 'optimizer', 'scheduler', 'epoch', 'history', 'config', 'rng'))
+        state = read_checkpoint(ckpt, device,
+                                need=('model', 'optimizer', 'scheduler', 'epoch', 'history', 'config', 'rng'))
         check_resume(state, cfg, data, world_size, ckpt)
     check_image_files([p for p, _ in train_ds.samples + eval_ds[cfg.eval_res[0]].samples])
     if rank == 0:  # room for two checkpoints (weights and two Adam moments each) and the results
-        prepare_output(cfg.out, resume=resume, overwrite=overwrite, need_bytes=24 * sum(p.numel() for p in model.parameters()) + 20_000_000)
+        prepare_output(cfg.out, resume=resume, overwrite=overwrite,
+                       need_bytes=24 * sum(p.numel() for p in model.parameters()) + 20_000_000)
         if overwrite: set_aside(cfg.out)
     if dist.is_initialized(): dist.barrier()
     return train_ds, eval_ds, model, state, data
@@ -390,41 +296,29 @@ def prepare_run(cfg:'TrainConfig', resume:bool, overwrite:bool, rank:int, world_
 
 # %% ../nbs/06_train.ipynb #0b74aaa1
 def make_optimizer(model, cfg:'TrainConfig', steps_per_epoch:int, device):
-    "AdamW with warm-up and cosine decay (stepped every batch), and mixed precision on CUDA: (optimizer, scheduler, scaler, amp)."
+    """AdamW with warm-up and cosine decay (stepped every batch), and mixed precision on CUDA: (optimizer, scheduler,
+    scaler, amp)."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = warmup_cosine(optimizer, round(cfg.warmup_epochs * steps_per_epoch), cfg.epochs * steps_per_epoch)
     amp = cfg.amp and device.type == 'cuda'
-    scaler = torch.amp.GradScaler('cuda') if amp and not torch.cuda.is_bf16_supported() else None  # float16 needs loss scaling
+    # float16 needs loss scaling
+    scaler = torch.amp.GradScaler('cuda') if amp and not torch.cuda.is_bf16_supported() else None
     return optimizer, scheduler, scaler, amp
 
 def restore(state:dict, model, optimizer, scheduler, scaler) -> tuple[int, list, list]:
     "Load a checkpoint's states into the run: (first epoch to train, history so far, earlier sittings)."
-    model.load_state_dict(state['model']); optimizer.load_state_dict(state['optimizer']); scheduler.load_state_dict(state['scheduler'])
+    model.load_state_dict(state['model']); optimizer.load_state_dict(state['optimizer'])
+    scheduler.load_state_dict(state['scheduler'])
     if scaler and state.get('scaler'): scaler.load_state_dict(state['scaler'])
     set_rng_states(state['rng'])
     return state['epoch'] + 1, state['history'], state.get('sittings', [])
 
-# %% ../nbs/06_train.ipynb #64a5702c
-def training_loaders(cfg:'TrainConfig', train_ds, eval_ds:dict, loader, device, rank:int=0, world_size:int=1) -> tuple:
-    "The training loader and {res: validation loader} at the training resolutions, by `cfg.pipeline` (`loader` makes a PIL-path loader)."
-    if cfg.pipeline == 'pil': return loader(train_ds, True), {r: loader(eval_ds[r], False) for r in cfg.train_res}
-    top, n_val = max(cfg.train_res), len(eval_ds[cfg.train_res[0]])
-    need = len(train_ds) * 3 * top * top * 1.5 + n_val * 3 * sum(r * r for r in cfg.train_res)   # uint8, room for wide images
-    free = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_AVPHYS_PAGES') if hasattr(os, 'sysconf') else math.inf
-    if need > 0.8 * free:
-        raise ValueError(f'--pipeline {cfg.pipeline} needs about {need / 1e9:.1f} GB of memory for the decoded images and {free / 1e9:.1f} GB are free: '
-                         f'use --pipeline pil (decodes every image every epoch), or smaller --train-res')
-    if cfg.pipeline == 'fused': check_compiler(device)                # torch.compile works here, before any image is decoded
-    workers, per_rank = cfg.workers if cfg.workers is not None else min(4, os.cpu_count() or 1), cfg.batch_size // world_size
-    cache = lambda ds, size, crop: DecodedImages(ds.samples, ds.classes, size, crop=crop, workers=workers)
-    train = DeviceLoader(cache(train_ds, top, False), per_rank, True, cfg.train_res, device, cfg.seed, rank, world_size, fused=cfg.pipeline == 'fused')
-    return train, {r: DeviceLoader(cache(eval_ds[r], r, True), per_rank, False, (r,), device, cfg.seed, rank, world_size) for r in cfg.train_res}
-
 # %% ../nbs/06_train.ipynb #af33a57c
 def fit(cfg:'TrainConfig', resume:bool=False, overwrite:bool=False, on_epoch_end=None, argv:list|None=None) -> dict:
-    "Train and evaluate as `cfg` says; write checkpoint.pt, results.json, predictions.json and curves.png into `cfg.out`."
+    "Train and evaluate as `cfg` says; write checkpoint.pt, results.json, predictions.json and curves.png in `cfg.out`."
     cfg.check()
-    if resume and overwrite: raise ValueError('--resume continues the run in --out and --overwrite replaces it: give only one of them')
+    if resume and overwrite:
+        raise ValueError('--resume continues the run in --out and --overwrite replaces it: give only one of them')
     rank, world_size, device = setup_distributed()
     with locked_output(cfg.out) if rank == 0 else nullcontext():   # one run at a time in a folder
         env = environment(device)  # hardware, versions, launcher and git state of the code this run starts with
@@ -432,7 +326,9 @@ def fit(cfg:'TrainConfig', resume:bool=False, overwrite:bool=False, on_epoch_end
         train_ds, eval_ds, model, state, data = prepare_run(cfg, resume, overwrite, rank, world_size, device)
         per_rank, pin, out = cfg.batch_size // world_size, device.type == 'cuda', Path(cfg.out)
         loader = lambda ds, train: make_loader(ds, per_rank, train, cfg.workers, cfg.seed, rank, world_size, pin)
-        train_dl, val_dl = training_loaders(cfg, train_ds, eval_ds, loader, device, rank, world_size)
+        train_dl, val_dl = training_loaders(train_ds, eval_ds, pipeline=cfg.pipeline, train_res=cfg.train_res,
+                                            batch_size=cfg.batch_size, workers=cfg.workers, seed=cfg.seed,
+                                            device=device, rank=rank, world_size=world_size)
         optimizer, scheduler, scaler, use_amp = make_optimizer(model, cfg, len(train_dl), device)
         config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
         command = command_line(argv if argv is not None else to_args(cfg), env)
@@ -441,14 +337,17 @@ def fit(cfg:'TrainConfig', resume:bool=False, overwrite:bool=False, on_epoch_end
         sittings = sittings + [{'first_epoch': start, 'command': command, 'processes': world_size,
                                 **{k: env[k] for k in ('git_commit', 'git_dirty') if k in env}}]
         save = lambda epoch: save_checkpoint(out/'checkpoint.pt', model=model, classes=train_ds.classes, epoch=epoch,
-            optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(), scaler=scaler.state_dict() if scaler else None,
-            history=history, config=config, sittings=sittings, rng=rng_states(), data=data)
+            optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
+            scaler=scaler.state_dict() if scaler else None, history=history, config=config, sittings=sittings,
+            rng=rng_states(), data=data)
         t0 = time.time()
-        train_epochs(model, cfg, train_dl, val_dl, optimizer, scheduler, scaler, device, use_amp, start, history, save, on_epoch_end)
+        train_epochs(model, cfg, train_dl, val_dl, optimizer, scheduler, scaler, device, use_amp, start, history, save,
+                     on_epoch_end)
         try: results = finish(model, cfg, eval_ds, loader, device, use_amp, dict(
-            config=config, model_name=cfg.model, model_class=import_path(type(model)), model_config=model.config, command=command,
-            sittings=sittings, environment=env, parameters=sum(p.numel() for p in model.parameters()), classes=train_ds.classes,
-            data=data, train_images=len(train_ds), history=history, train_seconds_this_process=round(time.time() - t0, 1)))
+            config=config, model_name=cfg.model, model_class=import_path(type(model)), model_config=model.config,
+            command=command, sittings=sittings, environment=env, parameters=sum(p.numel() for p in model.parameters()),
+            classes=train_ds.classes, data=data, train_images=len(train_ds), history=history,
+            train_seconds_this_process=round(time.time() - t0, 1)))
         except KeyboardInterrupt: raise TrainingInterrupted(cfg.epochs, out, evaluating=True) from None
         if is_main(): shutil.rmtree(out/REPLACED, ignore_errors=True)   # the run --overwrite replaced, kept until now
         return results
@@ -457,9 +356,11 @@ def fit(cfg:'TrainConfig', resume:bool=False, overwrite:bool=False, on_epoch_end
 # %% ../nbs/06_train.ipynb #0e1f2a06
 def train_epochs(model, cfg:'TrainConfig', train_dl, val_dl:dict, optimizer, scheduler, scaler, device, amp:bool,
                  start:int, history:list, save, on_epoch_end=None):
-    "Epochs `start`..`cfg.epochs`, appending to `history` and calling `save(epoch)` after each; a failure says which epoch is safe."
+    """Epochs `start`..`cfg.epochs`, appending to `history` and calling `save(epoch)` after each; a failure says which
+    epoch is safe."""
     net = torch.compile(model) if cfg.compile and device.type == 'cuda' else model
-    if dist.is_initialized(): net = DistributedDataParallel(net, device_ids=[device.index] if device.type == 'cuda' else None)
+    if dist.is_initialized():
+        net = DistributedDataParallel(net, device_ids=[device.index] if device.type == 'cuda' else None)
     loss_fn, epoch, saved, out = MultiResolutionLoss(cfg.label_smoothing, cfg.distill), start, start - 1, Path(cfg.out)
     try:
         for epoch in range(start, cfg.epochs + 1):
@@ -471,15 +372,17 @@ def train_epochs(model, cfg:'TrainConfig', train_dl, val_dl:dict, optimizer, sch
             if on_epoch_end: on_epoch_end(epoch)
     except NonFiniteLossError as e:
         kept = f'the checkpoint of epoch {saved} is kept in {out}' if saved else 'no epoch was saved'
-        raise NonFiniteLossError(f'training diverged in epoch {epoch}: {e}; {kept}. Lower --lr (now {cfg.lr}) or clip gradients '
-                                 f'(--grad-clip, now {cfg.grad_clip}), then start again with --overwrite') from None
+        raise NonFiniteLossError(f'training diverged in epoch {epoch}: {e}; {kept}. Lower --lr (now {cfg.lr}) '
+                                 f'or clip gradients (--grad-clip, now {cfg.grad_clip}), '
+                                 f'then start again with --overwrite') from None
     except KeyboardInterrupt as e:
         if isinstance(e, TrainingInterrupted): raise
         raise TrainingInterrupted(saved, out) from None
 
 
 # %% ../nbs/06_train.ipynb #430d9029
-def run_epoch(net, model, train_dl, val_dl:dict, optimizer, scheduler, device, epoch:int, cfg:'TrainConfig', **kwargs) -> dict:
+def run_epoch(net, model, train_dl, val_dl:dict, optimizer, scheduler, device, epoch:int, cfg:'TrainConfig',
+              **kwargs) -> dict:
     "Train one epoch, validate at the training resolutions, print a line; the epoch's history entry."
     set_epoch(train_dl, epoch)
     t = time.time()
@@ -487,8 +390,10 @@ def run_epoch(net, model, train_dl, val_dl:dict, optimizer, scheduler, device, e
                                             desc=f'epoch {epoch}/{cfg.epochs}', **kwargs)
     val, _ = evaluate_resolutions(model, val_dl, device, kwargs.get('amp', True))
     h = {'epoch': epoch, 'train_loss': round(train_loss, 4), 'train_acc': round(train_acc, 4),
-         'val_loss': round(sum(v['loss'] for v in val) / len(val), 4), 'val_acc': round(sum(v['acc'] for v in val) / len(val), 4),
-         'val_acc_per_res': {v['res']: v['acc'] for v in val}, 'lr': scheduler.get_last_lr()[0], 'seconds': round(time.time() - t, 1)}
+         'val_loss': round(sum(v['loss'] for v in val) / len(val), 4),
+         'val_acc': round(sum(v['acc'] for v in val) / len(val), 4),
+         'val_acc_per_res': {v['res']: v['acc'] for v in val}, 'lr': scheduler.get_last_lr()[0],
+         'seconds': round(time.time() - t, 1)}
     if is_main(): print(f"epoch {epoch}/{cfg.epochs}  train loss {h['train_loss']:.3f} acc {h['train_acc']:.3f}  "
                         f"val loss {h['val_loss']:.3f} acc {h['val_acc']:.3f}  ({h['seconds']:.0f}s)", flush=True)
     return h
@@ -497,39 +402,26 @@ def finish(model, cfg:'TrainConfig', eval_ds:dict, loader, device, amp:bool, res
     "Evaluate at every `eval_res` and the resize-down baseline above the training range; write the result files."
     table, preds = evaluate_resolutions(model, {r: loader(eval_ds[r], False) for r in cfg.eval_res}, device, amp)
     top = max(cfg.train_res)
-    down = {r: loader(ImageFolderDataset(eval_ds[r].folder, eval_transform(r, downscale_to=top)), False) for r in cfg.eval_res if r > top}
+    down = {r: loader(ImageFolderDataset(eval_ds[r].folder, eval_transform(r, downscale_to=top)), False)
+            for r in cfg.eval_res if r > top}
     down_rows, down_preds = evaluate_resolutions(model, down, device, amp)
-    results.update(val_images=len(eval_ds[cfg.eval_res[0]]), eval=table, eval_downscaled=[{**r, 'downscaled_to': top} for r in down_rows])
+    results.update(val_images=len(eval_ds[cfg.eval_res[0]]), eval=table,
+                   eval_downscaled=[{**r, 'downscaled_to': top} for r in down_rows])
     if is_main():   # each file whole or not at all; results.json last, as it marks the run finished
         out, labels = Path(cfg.out), [label for _, label in eval_ds[cfg.eval_res[0]].samples]
-        predictions = json.dumps({'labels': labels, 'eval': preds, 'eval_downscaled': down_preds}, separators=(',', ':'))
+        predictions = json.dumps({'labels': labels, 'eval': preds, 'eval_downscaled': down_preds},
+                                 separators=(',', ':'))
         write_file(out/'predictions.json', lambda tmp: tmp.write_text(predictions))
         fig = plot_history(results['history'], f'{cfg.model} on {cfg.data}')
         write_file(out/'curves.png', lambda tmp: fig.savefig(tmp, dpi=100, format='png')); plt.close(fig)
-        write_file(out/'results.json', lambda tmp: tmp.write_text(json.dumps(finite(results), indent=1, allow_nan=False)))
+        write_file(out/'results.json',
+                   lambda tmp: tmp.write_text(json.dumps(finite(results), indent=1, allow_nan=False)))
     return results
 
 
 # %% ../nbs/06_train.ipynb #4181103f
-def parse_args(argv=None) -> tuple[dict, dict]:
-    "`rivit-train`'s arguments: (the settings given, as {field: value}; the run options resume, overwrite, list_models)."
-    p = config_parser(prog='rivit-train', description='Multi-resolution training and evaluation of a registered model.')
-    p.add_argument('--resume', action='store_true', help='continue the run in --out from its checkpoint (settings not given are its own)')
-    p.add_argument('--overwrite', action='store_true', help='replace the run in --out (kept in OUT/replaced/ until the new run has finished)')
-    p.add_argument('--list-models', action='store_true', help='list the registered models and exit')
-    given = vars(p.parse_args(argv))
-    return given, {k: given.pop(k) for k in ('resume', 'overwrite', 'list_models')}
-
-def run_config(given:dict, resume:bool) -> 'TrainConfig':
-    "The run's config: the given settings over the defaults, or over the checkpoint's settings when resuming."
-    cfg = TrainConfig(**given)
-    if resume and (Path(cfg.out)/'checkpoint.pt').exists():
-        saved = read_checkpoint(Path(cfg.out)/'checkpoint.pt', need=('config',))['config']
-        cfg = TrainConfig(**{**{f.name: saved[f.name] for f in fields(TrainConfig) if f.name in saved}, **given, 'out': cfg.out})
-    return cfg
-
 def format_table(rows:list[dict], downscaled:list[dict]=()) -> str:
-    "The accuracy-per-resolution table as text; `downscaled` adds the resize-down baseline for resolutions above training."
+    "The accuracy-per-resolution table as text; `downscaled` adds the resize-down baseline above the training range."
     base = {r['res']: r for r in downscaled}
     top = f"resized to {downscaled[0]['downscaled_to']}px" if downscaled else ''
     lines = [f"{'resolution':>10}  {'accuracy':>8}  {'loss':>6}  {top}".rstrip()]
@@ -538,13 +430,15 @@ def format_table(rows:list[dict], downscaled:list[dict]=()) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/06_train.ipynb #5863eb6f
-ERRORS = (ValueError, FileNotFoundError, CorruptImageError, DownloadError, NonFiniteLossError, CompileUnavailableError)  # CheckpointError is a ValueError
+# CheckpointError is a ValueError
+ERRORS = (ValueError, FileNotFoundError, CorruptImageError, DownloadError, NonFiniteLossError, CompileUnavailableError)
 
 @contextmanager
 def sigterm_interrupts():
-    "Inside: SIGTERM (`kill`, a scheduler, torchrun stopping) interrupts like Ctrl-C, with the same line and checkpoint."
+    "Inside: SIGTERM (`kill`, a scheduler, torchrun stopping) interrupts like Ctrl-C: the same line and checkpoint."
     def interrupt(signum, frame): raise KeyboardInterrupt('SIGTERM')
-    if threading.current_thread() is not threading.main_thread(): yield; return   # only the main thread may set handlers
+    # only the main thread may set handlers
+    if threading.current_thread() is not threading.main_thread(): yield; return
     before = signal.signal(signal.SIGTERM, interrupt)
     try: yield
     finally: signal.signal(signal.SIGTERM, before)
@@ -555,8 +449,10 @@ def say(message:str, exit_code:int=1):
     if exit_code == 1: sys.exit(message)   # Python prints it
     print(message, file=sys.stderr); sys.exit(exit_code)
 
+
+# %% ../nbs/06_train.ipynb #train-main
 def main(argv=None):
-    "Entry point of `rivit-train`: every expected failure ends with one line, 'rivit-train: error: ...', and no traceback."
+    "Entry point of `rivit-train`: every expected failure ends with one line, 'rivit-train: error: ...', no traceback."
     argv = sys.argv[1:] if argv is None else argv
     given, opts = parse_args(argv)
     if opts['list_models']: return print('\n'.join(list_models()))
@@ -564,7 +460,8 @@ def main(argv=None):
         cfg = run_config(given, opts['resume'])
         with sigterm_interrupts(): results = fit(cfg, resume=opts['resume'], overwrite=opts['overwrite'], argv=argv)
         if is_main():
-            print(f'\n{cfg.model} on {cfg.data}: accuracy per evaluation resolution ({results["val_images"]} validation images)')
+            print(f'\n{cfg.model} on {cfg.data}: accuracy per evaluation resolution '
+                  f'({results["val_images"]} validation images)')
             print(format_table(results['eval'], results['eval_downscaled']))
             print(f'\nwrote {", ".join(RUN_FILES)} in {cfg.out}')
     except TrainingInterrupted as e:
@@ -572,10 +469,12 @@ def main(argv=None):
         say(f'\nrivit-train: {e}', 130)
     except ERRORS as e:
         if os.environ.get('RIVIT_DEBUG'): raise
-        message = str(e).strip().splitlines()[-1]  # an error re-raised from a DataLoader worker ends with the original message
+        # an error re-raised from a DataLoader worker ends with the original message
+        message = str(e).strip().splitlines()[-1]
         say(f'rivit-train: error: {message.split(": ", 1)[1] if message.startswith("rivit.") else message}')
     finally:
         if dist.is_initialized(): dist.destroy_process_group()
 
 import builtins
-if __name__ == '__main__' and not getattr(builtins, '__IPYTHON__', False): main()  # `python -m rivit.train`, not the notebook
+# `python -m rivit.train`, not the notebook
+if __name__ == '__main__' and not getattr(builtins, '__IPYTHON__', False): main()

@@ -55,7 +55,7 @@ README_BLOCK = ('<!-- run times: written by scripts/sync_repo_url.py from nbs/ru
 def readme_runtimes(readme:str) -> str:
     "README.md with its table of each notebook's measured run time (between README_BLOCK's two lines) as nbs/runtimes.json says."
     data = runtimes()
-    special = {'00_configurable.ipynb': 'appendix', '06_checkpoint.ipynb': '6, checkpoints'}   # pages beside the chapters
+    special = {'00_configurable.ipynb': 'appendix', '06_checkpoint.ipynb': '6, checkpoints', '06_config.ipynb': '6, configuration'}   # pages beside the chapters
     names = sorted((n for n in data['seconds'] if (ROOT/'nbs'/n).exists()),   # chapters, the appendix, the landing page
                    key=lambda n: (not n[0].isdigit(), n.startswith('00_'), n[:2], n in special, n))
     label = lambda n: special.get(n) or (f'{int(n[:2])}' if n[0].isdigit() else 'landing page')

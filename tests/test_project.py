@@ -53,3 +53,14 @@ def test_readme_quotes_the_committed_measurements():
     assert '1,290–1,513 images per second' in readme and '863–906 on another AMD EPYC' in readme
     epochs = [h['seconds'] / 60 for h in json.loads((ROOT/'results'/'slow-test-conv-relative-tiny'/'results.json').read_text())['history']]
     assert [round(min(epochs), 1), round(max(epochs), 1)] == [5.5, 6.6] and '5.5 to 6.6 minutes an epoch' in readme
+
+def test_library_lines_fit_in_120_characters():
+    "Every line of the library within 120 characters, but line 1 (nbdev writes the chapter's description there) and nbdev's `__all__`."
+    long = []
+    for py in sorted((ROOT/'rivit').glob('*.py')):
+        if py.name == '_modidx.py': continue
+        in_all = False
+        for n, line in enumerate(py.read_text().splitlines(), 1):
+            in_all = line.startswith('__all__') or (in_all and not line.startswith(('#', 'import', 'from')) and line != '')
+            if n > 1 and not in_all and len(line) > 120: long.append(f'{py.name}:{n} ({len(line)})')
+    assert not long, f'lines over 120 characters: {long}'

@@ -6,7 +6,8 @@ import pytest
 import torch
 from rivit.core import list_models
 from rivit.data import sample_dir
-from rivit.train import TrainConfig, TrainingInterrupted, fit
+from rivit.config import TrainConfig
+from rivit.train import TrainingInterrupted, fit
 from rivit.checkpoint import CheckpointError, load_model, locked_output
 from rivit.experiments import run_experiment, experiment_config
 
