@@ -9,7 +9,7 @@ __all__ = ['MODELS', 'BEYOND', 'SCALES', 'PILOTS', 'REPORT_ACCURACY', 'REPORT', 
            'report_model', 'export_weights', 'finished', 'run_changes', 'run_experiment', 'experiment_parser',
            'planned_runs', 'main', 'is_conv', 'run_file', 'pretrained', 'load_results', 'accuracy',
            'downscaled_accuracy', 'table_4_1', 'table_4_2', 'summary_table', 'baseline_table', 'difference', 'missing',
-           'frozen', 'predictions', 'correct', 'mcnemar', 'paired_bootstrap', 'format_test', 'verdict',
+           'frozen', 'read_json', 'predictions', 'correct', 'mcnemar', 'paired_bootstrap', 'format_test', 'verdict',
            'variant_predictions', 'evaluate_variants', 'claim_specs', 'finished_runs', 'claims', 'claims_markdown',
            'disagreement', 'seed_rows', 'seed_table', 'plot_accuracy_vs_resolution', 'plot_all_curves', 'machine_name',
            'cost_table', 'run_variance', 'pooled_run_variance', 'model_difference', 'holm', 'seeds_needed', 'plot_runs',
@@ -318,12 +318,15 @@ def frozen(v):
 @functools.lru_cache(maxsize=256)
 def _read_frozen(path:str, stamp:tuple): return frozen(json.loads(Path(path).read_text()))
 
-def predictions(scale:str, model:str, seed:int=0, root:str|Path|None=None) -> dict:
-    """A run's predictions.json: the true `labels` and, per test resolution, every validation image's predicted class.
-    Read once (again when the file changes) and shared by every caller, so it is read-only."""
-    file = run_file(scale, model, 'predictions.json', seed, root)
-    stat = file.stat()
+def read_json(file:str|Path):
+    "A run's JSON file, parsed once (again when it changes) and shared by every caller, so it is read-only (`frozen`)."
+    stat = Path(file).stat()
     return _read_frozen(str(file), (stat.st_mtime_ns, stat.st_size))
+
+def predictions(scale:str, model:str, seed:int=0, root:str|Path|None=None) -> dict:
+    """A run's predictions.json (through `read_json`): the true `labels` and, per test resolution, every validation
+    image's predicted class."""
+    return read_json(run_file(scale, model, 'predictions.json', seed, root))
 
 def correct(preds:dict, res:int|str, train_res=None, downscaled:bool=False) -> torch.Tensor:
     """Per image, 1.0 if the prediction at `res` is right (or the mean over `train_res` for res='val'):

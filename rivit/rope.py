@@ -140,8 +140,8 @@ def evaluate_positions(run:str|Path, batch_size:int=64, workers:int|None=None, m
 # %% ../nbs/13_rope.ipynb #rope-scores-code
 def interpolated_predictions(model:str, seed:int=0, scale:str='cpu') -> dict|None:
     "A run's predictions with interpolated positions (its positions.json), or None until it is evaluated."
-    from rivit.experiments import run_file   # chapter 7, imported when needed (as in `evaluate_positions`)
-    try: return json.loads(run_file(scale, model, 'positions.json', seed).read_text())['positions']['interpolate']
+    from rivit.experiments import run_file, read_json   # chapter 7, imported when needed (as in `evaluate_positions`)
+    try: return read_json(run_file(scale, model, 'positions.json', seed))['positions']['interpolate']
     except FileNotFoundError: return None
 
 def run_scores(model:str, scale:str='cpu') -> dict:
