@@ -59,3 +59,20 @@ def test_committed_weights_reproduce_their_predictions(imagenette_root, run, ste
         with torch.no_grad(), autocast(torch.device('cpu'), cfg['amp']): preds = model(x).argmax(-1).tolist()
         differ = [i for p, i in zip(preds, idx) if p != saved['eval'][str(res)][i]]
         assert len(differ) <= len(idx) // 50, f'{run.name} at {res} px: {len(differ)} of {len(idx)} images predicted differently, e.g. image {differ[0]}'
+
+@pytest.mark.parametrize('run', sorted(p.parent for p in (ROOT/'results'/'experiments').glob('*/*/positions.json')),
+                         ids=lambda r: f'{r.parent.name}/{r.name}')
+def test_positions_file_belongs_to_its_run(run):
+    """A RoPE run's positions.json (chapter 13, scripts/evaluate_variants.py) and its predictions.json: the same labels,
+    the extrapolated placement equal to what the trainer predicted at every test resolution, and interpolation a
+    change only where the token grid outgrows the training grid: beyond the largest training resolution, and never
+    for the conv stem, whose grid does not grow with the image."""
+    placed = json.loads((run/'positions.json').read_text())['positions']
+    saved, cfg = json.loads((run/'predictions.json').read_text()), json.loads((run/'results.json').read_text())['config']
+    ext, inter = placed['extrapolate'], placed['interpolate']
+    assert ext['labels'] == inter['labels'] == saved['labels']
+    assert ext['eval'] == saved['eval'], 'extrapolated positions are what the model does as trained: the same predictions'
+    grows = cfg['model'] in list_models(family='rope', embedding='patch')
+    top = max(cfg['train_res'])
+    for res, preds in ext['eval'].items():
+        assert (inter['eval'][res] != preds) == (grows and int(res) > top), (res, grows)
