@@ -745,7 +745,7 @@ def course_answer(scale:str='cpu', groups=None) -> str:
             f"- **Beats resizing down to {top} px**: {', '.join(which('resized down', 'direct is better')) or 'none'}; "
             f"level with it (undecided): {', '.join(which('resized down', 'undecided')) or 'none'}.\n"
             f"- **The most accurate way to classify a {at2} px image**: {best[0]} on the image resized down, "
-            f"{100 * down[best[0]].mean().item():.2f} % ({len(down[best[0]])} runs); "
+            f"{100 * down[best[0]].mean().item():.2f} % ({len(down[best[0]])} run{'s' * (len(down[best[0]]) != 1)}); "
             f"next, {best[1]} on the resized image: "
             f"{best[0]} − {best[1]} = {format_test(lead)} at the model level, "
             f"{verdict(lead, None, ('decided', 'decided'))}.")

@@ -146,13 +146,15 @@ def interpolated_predictions(model:str, seed:int=0, scale:str='cpu') -> dict|Non
 
 def run_scores(model:str, scale:str='cpu') -> dict:
     """{seed: {way: (images,) 1 where the run is right}} for every finished run of `model`: 'val' (the training
-    resolutions' mean) and, at twice the largest training resolution, 'extrapolate', 'interpolate', 'resized down'."""
+    resolutions' mean) and, at twice the largest training resolution, 'extrapolate', 'interpolate', 'resized down'.
+    The conv stem's grid never changes, so its two placements are one model: it gets no 'interpolate'."""
     from rivit.experiments import SCALES, REPORT_RES, finished_runs, correct
     train, at2, scores = SCALES[scale].train_res, REPORT_RES[scale][320], {}
+    moves = model in list_models(family='rope', embedding='patch')   # the token grid grows with the image
     for seed, p in finished_runs(scale, model).items():
         scores[seed] = {'val': correct(p, 'val', train), 'extrapolate': correct(p, at2),
                         'resized down': correct(p, at2, downscaled=True)}
-        if (q := interpolated_predictions(model, seed, scale)) is not None:
+        if moves and (q := interpolated_predictions(model, seed, scale)) is not None:
             scores[seed]['interpolate'] = correct(q, at2)
     return scores
 
@@ -166,20 +168,23 @@ QUESTIONS = {'2× − training resolutions': ('val', ('rises', 'falls')),
 
 def rope_answers(scale:str='cpu') -> list[dict]:
     """Both `QUESTIONS` for every RoPE model with finished runs, with each placement, decided as chapter 7 decides:
-    paired differences, the seed-to-seed variance pooled over the report's models and the RoPE runs, Holm."""
+    paired differences, the seed-to-seed variance of each placement's difference pooled over the report's models
+    (fed as they are) and the RoPE runs, Holm."""
     from rivit.experiments import run_variance, model_difference, holm, verdict
     rope = {m: r for m in list_models(family='rope') if (r := run_scores(m, scale))}
-    pool = {**{m: run_scores(m, scale) for m in list_models(family='report')}, **rope}
-    change = lambda r, other: stack(r, 'extrapolate', list(r)) - stack(r, other, list(r))   # (runs, images)
-    seed_var = {q: run_variance({m: change(r, other) for m, r in pool.items()}) for q, (other, _) in QUESTIONS.items()}
+    report = {m: r for m in list_models(family='report') if (r := run_scores(m, scale))}
+    seeds = lambda r, way: [s for s in r if way in r[s]]
+    change = lambda r, way, other: stack(r, way, seeds(r, way)) - stack(r, other, seeds(r, way))   # (runs, images)
+    seed_var = {(q, way): run_variance({**{m: change(r, 'extrapolate', other) for m, r in report.items()},
+                                        **{m: change(r, way, other) for m, r in rope.items() if seeds(r, way)}})
+                for q, (other, _) in QUESTIONS.items() for way in POSITIONS}
     answers = []
     for m, runs in rope.items():
         for way in POSITIONS:
-            seeds = [s for s in runs if way in runs[s]]
             for q, (other, outcomes) in QUESTIONS.items():
-                if seeds: answers.append(dict(model=m, positions=way, question=q, runs=len(seeds), outcomes=outcomes,
-                                              **model_difference(stack(runs, way, seeds), stack(runs, other, seeds),
-                                                                 seed_var[q], paired=True)))
+                if s := seeds(runs, way): answers.append(dict(
+                    model=m, positions=way, question=q, runs=len(s), outcomes=outcomes,
+                    **model_difference(stack(runs, way, s), stack(runs, other, s), seed_var[q, way], paired=True)))
     for r, p in zip(answers, holm([r['p'] for r in answers])):
         r.update(p_holm=p, verdict=verdict(r, None, r['outcomes'], decided=p < 0.05))
     return answers
@@ -194,7 +199,8 @@ def rope_reading(answers:list[dict]) -> str:
              f"at twice the training resolution, at the model level." if beats else
              "**No RoPE model beats resizing down at twice the training resolution** at the model level"
              + (f"; level with it (undecided): {', '.join(level)}." if level else "."))
-    gaps = {w: min(r['diff'] for r in versus if r['positions'] == w) for w in POSITIONS
-            if any(r['positions'] == w for r in versus)}
-    return first + ''.join(f" With {w}d positions, feeding the larger image is at worst {-g:.2f} points behind "
-                           f"resizing it down." for w, g in gaps.items())
+    worst = {w: min((r for r in versus if r['positions'] == w), key=lambda r: r['diff']) for w in POSITIONS
+             if any(r['positions'] == w for r in versus)}
+    return first + ''.join(f" With {w}d positions, the least favourable estimate for the larger image is "
+                           f"{r['diff']:+.2f} points against resizing it down ({r['model']}, 95 % interval "
+                           f"[{r['low']:+.2f}, {r['high']:+.2f}])." for w, r in worst.items())
