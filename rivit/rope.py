@@ -178,12 +178,13 @@ def rope_answers(scale:str='cpu') -> list[dict]:
     seed_var = {(q, way): run_variance({**{m: change(r, 'extrapolate', other) for m, r in report.items()},
                                         **{m: change(r, way, other) for m, r in rope.items() if seeds(r, way)}})
                 for q, (other, _) in QUESTIONS.items() for way in POSITIONS}
-    answers = []
+    answers, moves = [], list_models(family='rope', embedding='patch')   # the conv stem's grid never grows
     for m, runs in rope.items():
         for way in POSITIONS:
             for q, (other, outcomes) in QUESTIONS.items():
                 if s := seeds(runs, way): answers.append(dict(
-                    model=m, positions=way, question=q, runs=len(s), outcomes=outcomes,
+                    model=m, positions=way if m in moves else 'either placement', question=q, runs=len(s),
+                    outcomes=outcomes,
                     **model_difference(stack(runs, way, s), stack(runs, other, s), seed_var[q, way], paired=True)))
     for r, p in zip(answers, holm([r['p'] for r in answers])):
         r.update(p_holm=p, verdict=verdict(r, None, r['outcomes'], decided=p < 0.05))
