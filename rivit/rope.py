@@ -7,8 +7,8 @@ Docs: https://rivit-course.github.io/rivit/rope.html.md"""
 # %% auto #0
 __all__ = ['POSITIONS', 'QUESTIONS', 'rotate_pairs', 'rope_frequencies', 'grid_positions', 'cached_positions',
            'axial_frequencies', 'mixed_frequencies', 'Rotary2d', 'RotaryPositionalEncoding', 'rope_axial', 'rope_mixed',
-           'rope_positions', 'rope_geometry', 'evaluate_positions', 'interpolated_predictions', 'run_scores', 'stack',
-           'rope_answers', 'rope_reading']
+           'rope_positions', 'rope_geometry', 'evaluate_positions', 'interpolated_predictions', 'grid_grows',
+           'run_scores', 'stack', 'rope_answers', 'rope_reading']
 
 # %% ../nbs/13_rope.ipynb #a1d0e004
 import json, math, sys
@@ -144,17 +144,20 @@ def interpolated_predictions(model:str, seed:int=0, scale:str='cpu') -> dict|Non
     try: return read_json(run_file(scale, model, 'positions.json', seed))['positions']['interpolate']
     except FileNotFoundError: return None
 
+def grid_grows(model:str) -> bool:
+    "Whether `model`'s token grid grows with the image (plain patches), so that its two placements differ."
+    return model in list_models(family='rope', embedding='patch')   # the conv stem pools every image to one grid
+
 def run_scores(model:str, scale:str='cpu') -> dict:
     """{seed: {way: (images,) 1 where the run is right}} for every finished run of `model`: 'val' (the training
     resolutions' mean) and, at twice the largest training resolution, 'extrapolate', 'interpolate', 'resized down'.
     The conv stem's grid never changes, so its two placements are one model: it gets no 'interpolate'."""
     from rivit.experiments import SCALES, REPORT_RES, finished_runs, correct
     train, at2, scores = SCALES[scale].train_res, REPORT_RES[scale][320], {}
-    moves = model in list_models(family='rope', embedding='patch')   # the token grid grows with the image
     for seed, p in finished_runs(scale, model).items():
         scores[seed] = {'val': correct(p, 'val', train), 'extrapolate': correct(p, at2),
                         'resized down': correct(p, at2, downscaled=True)}
-        if moves and (q := interpolated_predictions(model, seed, scale)) is not None:
+        if grid_grows(model) and (q := interpolated_predictions(model, seed, scale)) is not None:
             scores[seed]['interpolate'] = correct(q, at2)
     return scores
 
@@ -178,12 +181,12 @@ def rope_answers(scale:str='cpu') -> list[dict]:
     seed_var = {(q, way): run_variance({**{m: change(r, 'extrapolate', other) for m, r in report.items()},
                                         **{m: change(r, way, other) for m, r in rope.items() if seeds(r, way)}})
                 for q, (other, _) in QUESTIONS.items() for way in POSITIONS}
-    answers, moves = [], list_models(family='rope', embedding='patch')   # the conv stem's grid never grows
+    answers = []
     for m, runs in rope.items():
         for way in POSITIONS:
             for q, (other, outcomes) in QUESTIONS.items():
                 if s := seeds(runs, way): answers.append(dict(
-                    model=m, positions=way if m in moves else 'either placement', question=q, runs=len(s),
+                    model=m, positions=way if grid_grows(m) else 'either placement', question=q, runs=len(s),
                     outcomes=outcomes,
                     **model_difference(stack(runs, way, s), stack(runs, other, s), seed_var[q, way], paired=True)))
     for r, p in zip(answers, holm([r['p'] for r in answers])):
