@@ -8,6 +8,7 @@ from rivit.core import create_model, list_models
 from rivit.data import ImageFolderDataset, eval_transform, IMAGENETTE_CLASSES
 from rivit.train import autocast
 from rivit.checkpoint import load_model
+from rivit.rope import grid_grows
 
 def real_batch(root, n_per_class=6, res=96):
     "A fixed batch: the first `n_per_class` training images of every class, resized and center-cropped to `res`."
@@ -72,7 +73,7 @@ def test_positions_file_belongs_to_its_run(run):
     ext, inter = placed['extrapolate'], placed['interpolate']
     assert ext['labels'] == inter['labels'] == saved['labels']
     assert ext['eval'] == saved['eval'], 'extrapolated positions are what the model does as trained: the same predictions'
-    grows = cfg['model'] in list_models(family='rope', embedding='patch')
+    grows = grid_grows(cfg['model'])
     top = max(cfg['train_res'])
     for res, preds in ext['eval'].items():
         assert (inter['eval'][res] != preds) == (grows and int(res) > top), (res, grows)
