@@ -169,13 +169,16 @@ def stack(runs:dict, way:str, seeds) -> torch.Tensor:
 QUESTIONS = {'2× − training resolutions': ('val', ('rises', 'falls')),
              '2× − resized down': ('resized down', ('direct is better', 'resized down is better'))}
 
-def rope_answers(scale:str='cpu') -> list[dict]:
+def rope_answers(scale:str='cpu', scores:dict|None=None) -> list[dict]:
     """Both `QUESTIONS` for every RoPE model with finished runs, with each placement, decided as chapter 7 decides:
     paired differences, the seed-to-seed variance of each placement's difference pooled over the report's models
-    (fed as they are) and the RoPE runs, Holm."""
+    (fed as they are) and the RoPE runs, Holm. `scores`: {model: `run_scores(model, scale)`} already computed; the
+    models it lacks are scored here."""
     from rivit.experiments import run_variance, model_difference, holm, verdict
-    rope = {m: r for m in list_models(family='rope') if (r := run_scores(m, scale))}
-    report = {m: r for m in list_models(family='report') if (r := run_scores(m, scale))}
+    scores = scores or {}
+    scored = lambda family: {m: r for m in list_models(family=family)
+                             if (r := scores[m] if m in scores else run_scores(m, scale))}
+    rope, report = scored('rope'), scored('report')
     seeds = lambda r, way: [s for s in r if way in r[s]]
     change = lambda r, way, other: stack(r, way, seeds(r, way)) - stack(r, other, seeds(r, way))   # (runs, images)
     seed_var = {(q, way): run_variance({**{m: change(r, 'extrapolate', other) for m, r in report.items()},
