@@ -131,10 +131,10 @@ def experiment_parser() -> argparse.ArgumentParser:
     return p
 
 def planned_runs(argv=None) -> dict:
-    """{run name: TrainConfig} of the runs a `rivit-experiments` command asks for, in order; `argv` as a list or
-    already parsed. Bad arguments exit in one line."""
+    """{run name: TrainConfig} of the runs the `rivit-experiments` arguments `argv` (default: the command line) ask for,
+    in order. Bad arguments exit in one line."""
     p = experiment_parser()
-    a = argv if isinstance(argv, argparse.Namespace) else p.parse_args(argv)
+    a = p.parse_args(argv)
     over = {k: v for k, v in dict(data=a.data, epochs=a.epochs, workers=a.workers).items() if v is not None}
     if a.pilots:
         unknown = [n for n in a.pilots.split(',') if n not in PILOTS]
@@ -151,9 +151,8 @@ def planned_runs(argv=None) -> dict:
 # %% ../nbs/07_experiments.ipynb #experiments-main
 def main(argv=None):
     "Entry point of `rivit-experiments`: each planned run is `fit(cfg)`, resumed if interrupted, skipped if finished."
-    args = experiment_parser().parse_args(argv)
-    overwrite = args.overwrite
-    for name, cfg in planned_runs(args).items():
+    overwrite = experiment_parser().parse_args(argv).overwrite
+    for name, cfg in planned_runs(argv).items():
         try:
             with sigterm_interrupts(): r = run_experiment(cfg, overwrite)
         except TrainingInterrupted as e:   # Ctrl-C or SIGTERM: one line; the same command resumes
