@@ -726,7 +726,7 @@ def resolution_explorer(model, paths, classes:list[str], resolutions=range(64, 3
 
 # %% ../nbs/07_experiments.ipynb #e54b5147
 def course_answer(scale:str='cpu', groups=None) -> str:
-    """The course's question as Markdown, for every model with finished runs: which hold their accuracy at twice the
+    """The course's question as Markdown, for every model with finished runs: which show no loss at twice the
     training resolution, which beat resizing the image down, and the most accurate way to classify the larger image.
     Each group's claims are decided as its own table decides them (the report's six, chapters 9-11, FlexiViT, RoPE)."""
     groups = groups or (MODELS, BEYOND, list_models(chapter=12), list_models(chapter=13))
@@ -739,10 +739,10 @@ def course_answer(scale:str='cpu', groups=None) -> str:
             for m, r in runs.items()}
     best = sorted(down, key=lambda m: -down[m].mean().item())[:2]
     lead = model_difference(down[best[0]], down[best[1]], pooled_run_variance(scale, at2, downscaled=True))
-    return (f"- **Holds its accuracy at {at2} px** (the change from the training resolutions is undecided): "
+    return (f"- **No loss shown at {at2} px** (the change from the training resolutions is undecided): "
             f"{', '.join(which('px − val', 'undecided'))}.\n"
             f"- **Beats resizing down to {top} px**: {', '.join(which('resized down', 'direct is better')) or 'none'}; "
-            f"level with it (undecided): {', '.join(which('resized down', 'undecided')) or 'none'}.\n"
+            f"undecided: {', '.join(which('resized down', 'undecided')) or 'none'}.\n"
             f"- **The most accurate way to classify a {at2} px image**: {best[0]} on the image resized down, "
             f"{100 * down[best[0]].mean().item():.2f} % ({len(down[best[0]])} run{'s' * (len(down[best[0]]) != 1)}); "
             f"next, {best[1]} on the resized image: "

@@ -198,14 +198,14 @@ def rope_answers(scale:str='cpu', scores:dict|None=None) -> list[dict]:
 
 # %% ../nbs/13_rope.ipynb #rope-reading-code
 def rope_reading(answers:list[dict]) -> str:
-    "`rope_answers` in words, as Markdown: which RoPE models beat resizing down at 2×, which are level, the gap."
+    "`rope_answers` in words, as Markdown: which RoPE models beat resizing down at 2×, which are undecided, the gap."
     versus = [r for r in answers if r['question'] == '2× − resized down']
     named = lambda v: sorted({f"{r['model']} ({r['positions']})" for r in versus if r['verdict'] == v})
     beats, level = named('direct is better'), named('undecided')
     first = (f"**A first for the course**: {', '.join(beats)} beat{'s' * (len(beats) == 1)} resizing the image down "
              f"at twice the training resolution, at the model level." if beats else
              "**No RoPE model beats resizing down at twice the training resolution** at the model level"
-             + (f"; level with it (undecided): {', '.join(level)}." if level else "."))
+             + (f"; undecided: {', '.join(level)}." if level else "."))
     worst = {w: min((r for r in versus if r['positions'] == w), key=lambda r: r['diff']) for w in POSITIONS
              if any(r['positions'] == w for r in versus)}
     return first + ''.join(f" With {w}d positions, the least favourable estimate for the larger image is "
