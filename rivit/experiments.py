@@ -727,7 +727,7 @@ def resolution_explorer(model, paths, classes:list[str], resolutions=range(64, 3
 # %% ../nbs/07_experiments.ipynb #e54b5147
 def course_answer(scale:str='cpu', groups=None) -> str:
     """The course's question as Markdown, for every model with finished runs: which show no loss at twice the
-    training resolution, which beat resizing the image down, and the most accurate way to classify the larger image.
+    training resolution, which beat resizing the image down, and the highest measured accuracy on the larger image.
     Each group's claims are decided as its own table decides them (the report's six, chapters 9-11, FlexiViT, RoPE)."""
     groups = groups or (MODELS, BEYOND, list_models(chapter=12), list_models(chapter=13))
     every, at2, top = ([r for g in groups for r in claims(scale, models=g)], REPORT_RES[scale][320],
@@ -743,7 +743,7 @@ def course_answer(scale:str='cpu', groups=None) -> str:
             f"{', '.join(which('px − val', 'undecided'))}.\n"
             f"- **Beats resizing down to {top} px**: {', '.join(which('resized down', 'direct is better')) or 'none'}; "
             f"undecided: {', '.join(which('resized down', 'undecided')) or 'none'}.\n"
-            f"- **The most accurate way to classify a {at2} px image**: {best[0]} on the image resized down, "
+            f"- **The highest measured accuracy on a {at2} px image**: {best[0]} on the image resized down, "
             f"{100 * down[best[0]].mean().item():.2f} % ({len(down[best[0]])} run{'s' * (len(down[best[0]]) != 1)}); "
             f"next, {best[1]} on the resized image: "
             f"{best[0]} − {best[1]} = {format_test(lead)} at the model level, "
