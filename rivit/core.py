@@ -297,7 +297,8 @@ def assets_manifest() -> dict:
 def _known(path:str, manifest:dict|None) -> dict:
     files = assets_manifest() if manifest is None else manifest
     if path in files: return files[path]
-    same_name = [f for f in files if f.rsplit('/', 1)[-1] == path.rsplit('/', 1)[-1]]   # a typo in the run, say
+    name = path.rsplit('/', 1)[-1]
+    same_name = [f for f in files if f.rsplit('/', 1)[-1] == name]   # a typo in the run, say
     near = difflib.get_close_matches(path, same_name or list(files), 1)   # (the few same-named files: fast to probe)
     raise FileNotFoundError(f'{path} is not a committed file of the course '
                             '(rivit/assets.json lists those fetch downloads)'
